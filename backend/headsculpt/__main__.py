@@ -1,0 +1,5 @@
+"""Allow ``python -m headsculpt``."""
+
+from headsculpt.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,148 @@
+"""From a descriptive code to the Anny head's parameters.
+
+Each scalar attribute drives one or more Anny local changes with a gain (the
+value in [-1, 1] times the gain, summed and clipped to [-1, 1]); a few drive
+phenotypes. ``face.shape`` and ``expression`` are combinations. Attributes the
+text leaves open get seeded noise within a fraction of their range, as
+Describe3D adds noise for diversity: different seeds give different heads that
+all agree with what the text said.
+
+The table is the documentation: docs/parametric.md renders it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from headsculpt.descriptive_code import ANCESTRIES, SCALAR_ATTRIBUTES, DescriptiveCode
+from headsculpt.prior.head_model import HeadParameters
+
+
+def _both(change: str, gain: float = 1.0) -> tuple[tuple[str, float], ...]:
+    """A change applied to the left and right side alike."""
+    return ((f"l-{change}", gain), (f"r-{change}", gain))
+
+
+# attribute → ((local change, gain), …); positive attribute values push toward the name.
+LOCAL_CHANGE_MAP: dict[str, tuple[tuple[str, float], ...]] = {
+    "head.width": (("head-scale-horiz-incr", 0.8),),
+    "head.length": (("head-scale-vert-incr", 0.8),),
+    "forehead.height": (("forehead-scale-vert-incr", 1.0),),
+    "forehead.slope": (("forehead-trans-forward", -1.0),),
+    "eyebrows.height": (("eyebrows-trans-up", 1.0),),
+    "eyebrows.angle": (("eyebrows-angle-up", 1.0),),
+    "eyes.size": _both("eye-scale-incr", 0.9),
+    "eyes.spacing": _both("eye-trans-out", 0.9),
+    "eyes.tilt": _both("eye-corner1-up", 0.8) + _both("eye-corner2-up", 0.8),
+    "eyes.depth": _both("eye-push1-out", -0.8) + _both("eye-push2-out", -0.8),
+    "eyes.bags": _both("eye-bag-incr", 1.0) + _both("eye-bag-out", 0.5),
+    "eyes.hooded": _both("eye-eyefold-up", -1.0),
+    "nose.size": (("nose-volume-incr", 0.7), ("nose-scale-vert-incr", 0.4),
+                  ("nose-scale-horiz-incr", 0.4)),
+    "nose.length": (("nose-scale-vert-incr", 0.9), ("nose-trans-up", -0.3)),
+    "nose.width": (("nose-scale-horiz-incr", 0.8), ("nose-nostrils-width-incr", 0.5)),
+    "nose.bridge": (("nose-greek-incr", 0.6), ("nose-scale-depth-incr", 0.4)),
+    "nose.hump": (("nose-hump-incr", 1.0), ("nose-curve-convex", 0.4)),
+    "nose.tip": (("nose-point-up", 1.0),),
+    "mouth.width": (("mouth-scale-horiz-incr", 0.9),),
+    "lips.thickness": (("mouth-upperlip-volume-incr", 0.9), ("mouth-lowerlip-volume-incr", 0.9),
+                       ("mouth-lowerlip-height-incr", 0.4), ("mouth-upperlip-height-incr", 0.4)),
+    "mouth.corners": (("mouth-angles-up", 1.0),),
+    "cheeks.fullness": _both("cheek-volume-incr", 1.0) + _both("cheek-inner-incr", 0.6),
+    "cheekbones.prominence": _both("cheek-bones-incr", 1.0),
+    "chin.length": (("chin-height-incr", 1.0),),
+    "chin.width": (("chin-width-incr", 1.0),),
+    "chin.prominence": (("chin-prominent-incr", 1.0), ("chin-prognathism-incr", 0.3)),
+    "chin.cleft": (("chin-cleft-incr", 1.0),),
+    "jaw.width": (("chin-bones-incr", 0.9), ("chin-width-incr", 0.3)),
+    "ears.size": _both("ear-scale-incr", 0.9),
+    "ears.protrusion": _both("ear-flap-incr", 0.8) + _both("ear-wing-incr", 0.6),
+    "ears.pointed": _both("ear-shape-triangle", 1.0),
+    "neck.thickness": (("neck-scale-horiz-incr", 0.8), ("neck-scale-depth-incr", 0.8)),
+    "skin.wrinkles": (("head-age-incr", 0.6),),
+}  # fmt: skip
+
+# attribute → (phenotype, centre, half range): value v gives centre + v · half range.
+PHENOTYPE_MAP: dict[str, tuple[str, float, float]] = {
+    "gender": ("gender", 0.5, -0.5),  # Anny: 0 = male, 1 = female; the code: +1 masculine
+    "weight": ("weight", 0.5, 0.5),
+    "muscle": ("muscle", 0.5, 0.5),
+}
+
+FACE_SHAPES: dict[str, dict[str, float]] = {
+    "oval": {"head.length": 0.2, "chin.width": -0.2},
+    "round": {"head.width": 0.6, "cheeks.fullness": 0.6, "chin.length": -0.4, "head.length": -0.3},
+    "square": {"jaw.width": 0.8, "chin.width": 0.6, "head.width": 0.3},
+    "long": {"head.length": 0.7, "chin.length": 0.5, "head.width": -0.4},
+    "heart": {"chin.width": -0.7, "cheekbones.prominence": 0.4, "jaw.width": -0.4},
+    "diamond": {"cheekbones.prominence": 0.8, "chin.width": -0.5, "head.width": -0.2},
+    "triangle": {"jaw.width": 0.8, "head.width": -0.3, "chin.width": 0.3},
+}
+
+EXPRESSIONS: dict[str, dict[str, float]] = {
+    "neutral": {},
+    "smile": {"mouthSmileLeft": 0.6, "mouthSmileRight": 0.6, "cheekSquintLeft": 0.25,
+              "cheekSquintRight": 0.25},
+    "laugh": {"mouthSmileLeft": 0.9, "mouthSmileRight": 0.9, "jawOpen": 0.3,
+              "cheekSquintLeft": 0.5, "cheekSquintRight": 0.5, "eyeSquintLeft": 0.3,
+              "eyeSquintRight": 0.3},
+    "frown": {"browDownLeft": 0.6, "browDownRight": 0.6, "mouthFrownLeft": 0.4,
+              "mouthFrownRight": 0.4},
+    "sad": {"browInnerUp": 0.7, "mouthFrownLeft": 0.6, "mouthFrownRight": 0.6,
+            "mouthShrugLower": 0.3},
+    "angry": {"browDownLeft": 0.9, "browDownRight": 0.9, "noseSneerLeft": 0.4,
+              "noseSneerRight": 0.4, "eyeSquintLeft": 0.3, "eyeSquintRight": 0.3,
+              "mouthPressLeft": 0.4, "mouthPressRight": 0.4},
+    "surprised": {"browInnerUp": 0.8, "browOuterUpLeft": 0.8, "browOuterUpRight": 0.8,
+                  "eyeWideLeft": 0.6, "eyeWideRight": 0.6, "jawOpen": 0.35},
+    "disgust": {"noseSneerLeft": 0.7, "noseSneerRight": 0.7, "mouthUpperUpLeft": 0.5,
+                "mouthUpperUpRight": 0.5, "browDownLeft": 0.3, "browDownRight": 0.3},
+    "fear": {"browInnerUp": 0.8, "eyeWideLeft": 0.7, "eyeWideRight": 0.7,
+             "mouthStretchLeft": 0.5, "mouthStretchRight": 0.5},
+}  # fmt: skip
+
+# Anny's age phenotype is piecewise linear in these (years, value) anchors.
+AGE_ANCHORS = ((1.0, 0.0), (11.0, 1.0 / 3.0), (25.0, 2.0 / 3.0), (90.0, 1.0))
+DEFAULT_VARIATION = 0.35
+DEFAULT_AGE_YEARS = 35.0
+
+
+def age_to_phenotype(years: float) -> float:
+    ages, values = zip(*AGE_ANCHORS, strict=True)
+    return float(np.interp(years, ages, values))
+
+
+def head_parameters(
+    code: DescriptiveCode, rng: np.random.Generator, variation: float = DEFAULT_VARIATION
+) -> HeadParameters:
+    """Anny parameters that honour ``code``; unstated attributes vary within ±variation."""
+    values: dict[str, float] = {}
+    for name in SCALAR_ATTRIBUTES:
+        stated = code.scalar(name)
+        # Draw for every attribute, stated or not, so one stated word does not
+        # reshuffle the noise of all the others.
+        noise = float(rng.uniform(-variation, variation))
+        values[name] = stated if stated is not None else noise
+    shape = code.attributes.get("face.shape")
+    for name, amount in FACE_SHAPES.get(shape, {}).items():
+        if code.scalar(name) is None:  # an explicit attribute beats the shape's default
+            values[name] = float(np.clip(values[name] + amount, -1.0, 1.0))
+
+    local_changes: dict[str, float] = {}
+    for attribute, changes in LOCAL_CHANGE_MAP.items():
+        for change, gain in changes:
+            local_changes[change] = local_changes.get(change, 0.0) + gain * values[attribute]
+    local_changes = {k: float(np.clip(v, -1.0, 1.0)) for k, v in local_changes.items()}
+
+    phenotypes = {
+        phenotype: float(np.clip(centre + half * values[attribute], 0.0, 1.0))
+        for attribute, (phenotype, centre, half) in PHENOTYPE_MAP.items()
+    }
+    phenotypes["age"] = age_to_phenotype(code.attributes.get("age", DEFAULT_AGE_YEARS))
+    ancestry = code.attributes.get("ancestry") or dict.fromkeys(ANCESTRIES, 1.0)
+    total = sum(ancestry.values())
+    for name in ANCESTRIES:
+        phenotypes[name] = float(ancestry.get(name, 0.0) / total)
+
+    expression = dict(EXPRESSIONS[code.attributes.get("expression", "neutral")])
+    return HeadParameters(phenotypes=phenotypes, local_changes=local_changes, expression=expression)

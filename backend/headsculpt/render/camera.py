@@ -1,0 +1,83 @@
+"""Pinhole cameras in the head prior's frame (Z up, the face looks toward −Y).
+
+Azimuth 0° looks at the face from the front; positive azimuth turns the camera
+toward the head's left side (+X), so 90° is the left profile and 180° the back.
+Matrices follow OpenGL: the camera looks down its −Z axis and NDC z is in [−1, 1].
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+WORLD_UP = (0.0, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A look-at perspective camera."""
+
+    eye: tuple[float, float, float]
+    target: tuple[float, float, float]
+    fov_y_degrees: float = 30.0
+    near: float = 0.01
+    far: float = 10.0
+    up: tuple[float, float, float] = WORLD_UP
+
+    def view_matrix(self, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """World → camera (4×4)."""
+        eye = torch.tensor(self.eye, dtype=torch.float64)
+        forward = torch.tensor(self.target, dtype=torch.float64) - eye
+        forward = forward / forward.norm()
+        right = torch.linalg.cross(forward, torch.tensor(self.up, dtype=torch.float64))
+        if right.norm() < 1e-9:  # looking straight up or down: any right vector will do
+            right = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+        right = right / right.norm()
+        true_up = torch.linalg.cross(right, forward)
+        view = torch.eye(4, dtype=torch.float64)
+        view[0, :3], view[1, :3], view[2, :3] = right, true_up, -forward
+        view[:3, 3] = -view[:3, :3] @ eye
+        return view.to(dtype)
+
+    def projection_matrix(self, aspect: float = 1.0, dtype: torch.dtype = torch.float32):
+        """Camera → clip (4×4), OpenGL convention."""
+        f = 1.0 / math.tan(math.radians(self.fov_y_degrees) / 2.0)
+        n, fa = self.near, self.far
+        proj = torch.zeros(4, 4, dtype=torch.float64)
+        proj[0, 0] = f / aspect
+        proj[1, 1] = f
+        proj[2, 2] = (fa + n) / (n - fa)
+        proj[2, 3] = 2.0 * fa * n / (n - fa)
+        proj[3, 2] = -1.0
+        return proj.to(dtype)
+
+    def to_clip(self, points: torch.Tensor, aspect: float = 1.0) -> torch.Tensor:
+        """World points (V, 3) → homogeneous clip positions (V, 4)."""
+        matrix = self.projection_matrix(aspect, points.dtype) @ self.view_matrix(points.dtype)
+        homogeneous = torch.cat([points, torch.ones_like(points[:, :1])], dim=1)
+        return homogeneous @ matrix.T.to(points.device)
+
+
+def orbit_camera(
+    azimuth_degrees: float,
+    elevation_degrees: float,
+    distance: float,
+    target: tuple[float, float, float],
+    fov_y_degrees: float = 30.0,
+) -> Camera:
+    """A camera on a sphere around ``target``; see the module docstring for angles."""
+    azimuth, elevation = math.radians(azimuth_degrees), math.radians(elevation_degrees)
+    offset = (
+        distance * math.cos(elevation) * math.sin(azimuth),
+        -distance * math.cos(elevation) * math.cos(azimuth),
+        distance * math.sin(elevation),
+    )
+    eye = tuple(t + o for t, o in zip(target, offset, strict=True))
+    return Camera(eye=eye, target=tuple(target), fov_y_degrees=fov_y_degrees)
+
+
+def framing_distance(radius: float, fov_y_degrees: float, margin: float = 1.15) -> float:
+    """Distance at which a sphere of ``radius`` fills the view with a small margin."""
+    return margin * radius / math.sin(math.radians(fov_y_degrees) / 2.0)

@@ -1,0 +1,99 @@
+"""Appearance parameters of a head, and how a descriptive code sets them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from headsculpt.descriptive_code import DescriptiveCode
+
+RGB = tuple[float, float, float]
+
+# sRGB colours (0–1). Skin tones run from very fair (-1) to very dark (+1).
+SKIN_TONES: tuple[RGB, ...] = (
+    (0.96, 0.82, 0.74),
+    (0.91, 0.74, 0.63),
+    (0.80, 0.60, 0.47),
+    (0.66, 0.46, 0.33),
+    (0.45, 0.30, 0.21),
+    (0.27, 0.17, 0.12),
+)
+IRIS_COLOURS: dict[str, RGB] = {
+    "brown": (0.36, 0.21, 0.10),
+    "blue": (0.30, 0.50, 0.75),
+    "green": (0.32, 0.50, 0.30),
+    "gray": (0.52, 0.56, 0.60),
+    "hazel": (0.52, 0.40, 0.20),
+    "amber": (0.72, 0.48, 0.16),
+}
+HAIR_COLOURS: dict[str, RGB] = {
+    "black": (0.06, 0.05, 0.05),
+    "brown": (0.25, 0.16, 0.10),
+    "blond": (0.70, 0.56, 0.36),
+    "red": (0.55, 0.22, 0.10),
+    "gray": (0.55, 0.54, 0.52),
+    "white": (0.86, 0.85, 0.82),
+}
+# How strongly each ancestry weight shifts the skin tone when the text names no tone.
+_ANCESTRY_TONE = {"african": 0.75, "asian": -0.2, "caucasian": -0.45}
+
+
+@dataclass
+class SkinParameters:
+    """Everything the procedural painter needs; all fields have sane defaults."""
+
+    tone: float = -0.2  # -1 very fair … +1 very dark
+    lip_colour: RGB | None = None  # None: derived from the skin tone
+    iris_colour: RGB = IRIS_COLOURS["brown"]
+    eyebrow_colour: RGB = HAIR_COLOURS["brown"]
+    eyebrow_density: float = 0.6  # 0 sparse … 1 bushy
+    beard_colour: RGB = HAIR_COLOURS["brown"]
+    beard: float = 0.0  # 0 clean shaven, ~0.35 stubble, 1 full beard
+    freckles: float = 0.0  # 0 none … 1 many
+    age_years: float = 30.0
+    wrinkles: float = 0.0  # 0 smooth … 1 deeply lined (added to what age brings)
+
+    @classmethod
+    def from_code(cls, code: DescriptiveCode, rng: np.random.Generator) -> SkinParameters:
+        """Read the appearance attributes; draw plausible values for the unstated ones."""
+        a = code.attributes
+        age = float(a.get("age", 35.0))
+        tone = code.scalar("skin.tone")
+        if tone is None:
+            ancestry = a.get("ancestry")
+            if ancestry:
+                total = sum(ancestry.values())
+                tone = sum(_ANCESTRY_TONE[k] * w for k, w in ancestry.items()) / total
+            else:
+                tone = float(rng.uniform(-0.6, 0.6))
+            tone = float(np.clip(tone + rng.normal(0.0, 0.1), -1.0, 1.0))
+        hair = a.get("eyebrows.color") or _default_hair(tone, age, rng)
+        masculine = code.scalar("gender")
+        beard = code.scalar("beard")
+        if beard is None:  # men get a little shadow, women none
+            beard_amount = 0.25 * max(masculine, 0.0) if masculine is not None else 0.0
+        else:
+            beard_amount = float(np.clip(0.5 * (beard + 1.0), 0.0, 1.0))
+        thickness = code.scalar("eyebrows.thickness")
+        iris = a.get("eyes.color") or ("brown" if tone > -0.3 else str(
+            rng.choice(["brown", "blue", "green", "gray", "hazel"])))  # fmt: skip
+        return cls(
+            tone=tone,
+            iris_colour=IRIS_COLOURS[iris],
+            eyebrow_colour=HAIR_COLOURS[hair],
+            eyebrow_density=0.6 + 0.4 * (thickness if thickness is not None else 0.0),
+            beard_colour=HAIR_COLOURS["gray" if age > 60 and hair != "white" else hair],
+            beard=beard_amount,
+            freckles=max(code.scalar("skin.freckles") or 0.0, 0.0),
+            age_years=age,
+            wrinkles=max(code.scalar("skin.wrinkles") or 0.0, 0.0),
+        )
+
+
+def _default_hair(tone: float, age: float, rng: np.random.Generator) -> str:
+    if age > 65:
+        return "gray"
+    if tone > -0.3:
+        return "black" if rng.random() < 0.6 else "brown"
+    return str(rng.choice(["brown", "brown", "blond", "black", "red"]))
