@@ -76,7 +76,9 @@ def write_glb(asset: HeadAsset) -> bytes:
     builder = _Builder()
     skin_index = builder.add_skeleton(asset.skeleton)
     material_of = builder.add_materials([p.name for p in asset.parts], asset.textures)
-    mesh_nodes = [builder.add_part(part, material_of[part.name], skin_index) for part in asset.parts]
+    mesh_nodes = [
+        builder.add_part(part, material_of[part.name], skin_index) for part in asset.parts
+    ]
     gltf = builder.gltf
     gltf.scenes = [gl.Scene(name="HeadSculpt", nodes=[builder.rig_node, *mesh_nodes])]
     gltf.scene = 0
@@ -145,7 +147,9 @@ class _Builder:
         self.gltf.nodes.append(gl.Node(name="Armature", children=roots))
         self.rig_node = len(self.gltf.nodes) - 1
         self._joint_nodes = list(range(first, first + len(skeleton.names)))
-        inverse_bind = np.array([np.linalg.inv(m).T for m in world], dtype=np.float32)  # column-major
+        inverse_bind = np.array(
+            [np.linalg.inv(m).T for m in world], dtype=np.float32
+        )  # column-major
         self.gltf.skins.append(
             gl.Skin(
                 name="Armature",

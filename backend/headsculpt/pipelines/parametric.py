@@ -22,7 +22,8 @@ from headsculpt.prior.head_model import PART_NAMES, HeadMesh, HeadModel, load_he
 from headsculpt.progress import ProgressCallback, no_progress
 from headsculpt.render.preview import TexturedMesh, render_preview
 from headsculpt.text.keywords import parse_description
-from headsculpt.texture.painter import PBRTextures, paint
+from headsculpt.texture.noise import NoiseBank
+from headsculpt.texture.painter import PBRTextures, detail_noise, paint
 from headsculpt.texture.skin_parameters import SkinParameters
 from headsculpt.texture.surface_maps import SurfaceMaps, build_surface_maps
 
@@ -38,7 +39,9 @@ class ParametricConfig:
 
     def __post_init__(self) -> None:
         if self.texture_size not in TEXTURE_SIZES:
-            raise ValueError(f"texture_size must be one of {TEXTURE_SIZES}, got {self.texture_size}")
+            raise ValueError(
+                f"texture_size must be one of {TEXTURE_SIZES}, got {self.texture_size}"
+            )
         if not 0.0 <= self.variation <= 1.0:
             raise ValueError(f"variation must be in [0, 1], got {self.variation}")
 
@@ -84,7 +87,8 @@ class ParametricPipeline:
     def __init__(self, head: HeadModel, parse=parse_description) -> None:
         self.head = head
         self.parse = parse
-        self._surface_maps = functools.lru_cache(maxsize=2)(self._build_surface_maps)
+        # Per texture size: what each texel is, and its detail noise (seconds to build).
+        self._texture_space = functools.lru_cache(maxsize=2)(self._build_texture_space)
 
     @classmethod
     def from_defaults(cls) -> ParametricPipeline:
@@ -113,7 +117,8 @@ class ParametricPipeline:
 
         progress("texture", 0.4)
         skin = SkinParameters.from_code(identity, rng)
-        textures = paint(skin, self._surface_maps(config.texture_size), seed)
+        maps, noise = self._texture_space(config.texture_size)
+        textures = paint(skin, maps, noise, seed)
 
         progress("export", 0.8)
         glb = write_glb(self._asset(mesh, textures, prompt, seed))
@@ -133,8 +138,9 @@ class ParametricPipeline:
             parameters={"head": asdict(shape_parameters), "skin": asdict(skin)},
         )
 
-    def _build_surface_maps(self, size: int) -> SurfaceMaps:
-        return build_surface_maps(self.head, size)
+    def _build_texture_space(self, size: int) -> tuple[SurfaceMaps, NoiseBank]:
+        maps = build_surface_maps(self.head, size)
+        return maps, detail_noise(maps)
 
     def _asset(self, mesh: HeadMesh, textures: PBRTextures, prompt: str, seed: int) -> HeadAsset:
         topology = self.head.topology
@@ -158,7 +164,9 @@ class ParametricPipeline:
             )
         return HeadAsset(
             parts=parts,
-            skeleton=Skeleton(self.head.bone_names, self.head.bone_parents, mesh.bone_rest_matrices),
+            skeleton=Skeleton(
+                self.head.bone_names, self.head.bone_parents, mesh.bone_rest_matrices
+            ),
             textures=Textures(textures.base_color, textures.metallic_roughness, textures.normal),
             extras={"headsculpt": {"prompt": prompt, "seed": seed, "mode": "parametric"}},
         )

@@ -7,7 +7,7 @@ text leaves open get seeded noise within a fraction of their range, as
 Describe3D adds noise for diversity: different seeds give different heads that
 all agree with what the text said.
 
-The table is the documentation: docs/parametric.md renders it.
+The tables below are the mapping's documentation; docs/parametric.md explains them.
 """
 
 from __future__ import annotations

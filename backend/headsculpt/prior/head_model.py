@@ -270,7 +270,9 @@ def _repack_uvs(uv: np.ndarray, triangles: np.ndarray, triangle_part: np.ndarray
     positions = np.concatenate([scaled, np.zeros_like(scaled[:, :1])], axis=1).astype(np.float32)
     corners = scaled[triangles]
     edges = corners[:, 1:] - corners[:, :1]
-    chart_area = 0.5 * np.abs(edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]).sum()
+    chart_area = (
+        0.5 * np.abs(edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]).sum()
+    )
 
     def pack(fill: float):
         atlas = xatlas.Atlas()

@@ -46,7 +46,9 @@ class Rasterization:
         mask[self.pixels] = True
         return mask.view(self.height, self.width)
 
-    def to_image(self, values: torch.Tensor, background: float | torch.Tensor = 0.0) -> torch.Tensor:
+    def to_image(
+        self, values: torch.Tensor, background: float | torch.Tensor = 0.0
+    ) -> torch.Tensor:
         """Scatter per-covered-pixel ``values`` (N, C) into an (H, W, C) image."""
         channels = values.shape[-1]
         image = torch.empty(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from headsculpt.texture.noise import SolidNoise
+from headsculpt.texture.noise import NoiseBand, NoiseBank
 from headsculpt.texture.skin_parameters import SKIN_TONES, SkinParameters
 from headsculpt.texture.surface_maps import SurfaceMaps, smoothstep
 
@@ -25,6 +25,21 @@ _PUPIL_HALF_ANGLE = 0.19
 _NORMAL_STRENGTH = 1.0
 
 
+# The detail the painter uses, by scale: blotches of a few cm, age spots,
+# freckles, and pores and hair strokes of about a millimetre.
+DETAIL_BANDS = {
+    "mottled": NoiseBand(40.0, octaves=3),
+    "spots": NoiseBand(240.0),
+    "freckles": NoiseBand(900.0),
+    "fine": NoiseBand(900.0, octaves=2),
+}
+
+
+def detail_noise(maps: SurfaceMaps) -> NoiseBank:
+    """The noise bank for one UV layout (slow: build once per texture size)."""
+    return NoiseBank(maps.position, DETAIL_BANDS)
+
+
 @dataclass
 class PBRTextures:
     """Texture images ready for glTF: sRGB base colour, glTF metallic-roughness, normal."""
@@ -34,14 +49,15 @@ class PBRTextures:
     normal: np.ndarray  # (S, S, 3) uint8 tangent-space, OpenGL (+Y up) as glTF wants
 
 
-def paint(parameters: SkinParameters, maps: SurfaceMaps, seed: int) -> PBRTextures:
+def paint(
+    parameters: SkinParameters, maps: SurfaceMaps, noise: NoiseBank, seed: int
+) -> PBRTextures:
     """Paint the head's textures for ``parameters``; deterministic for a seed."""
-    noise = SolidNoise(seed, channels=4)
-    p, r = maps.position, maps.regions
-    mottled = noise(p, 40.0, octaves=3)  # blotches a few cm across
-    fine = noise(p, 900.0, octaves=2)  # pores and hair strokes, about a millimetre
+    r = maps.regions
+    mottled = noise.draw("mottled", seed, channels=4)
+    fine = noise.draw("fine", seed, channels=4)
 
-    skin = _linear(_skin_tone(parameters.tone))[None].repeat(len(p), 1)
+    skin = _linear(_skin_tone(parameters.tone))[None].repeat(len(maps.position), 1)
     skin = skin * (1.0 + 0.06 * mottled[:, :3])
     redness = torch.tensor([1.0, 0.78, 0.74])
     flush = 0.35 * r["cheeks"] + 0.35 * r["nose"] + 0.3 * r["ears"]
@@ -51,11 +67,11 @@ def paint(parameters: SkinParameters, maps: SurfaceMaps, seed: int) -> PBRTextur
     age = (parameters.age_years - 25.0) / 55.0
     ageing = float(np.clip(age, 0.0, 1.0))
     if ageing > 0.3:  # sun and age spots
-        spots = smoothstep(0.55, 0.75, noise(p * 1.7, 140.0)[:, 0]) * (ageing - 0.3)
+        spots = smoothstep(0.55, 0.75, noise.draw("spots", seed)[:, 0]) * (ageing - 0.3)
         skin = skin * (1.0 - 0.5 * spots[:, None] * torch.tensor([0.6, 0.8, 1.0]))
     if parameters.freckles > 0:
         area = torch.clamp(r["cheeks"] * 2.5 + r["nose"], 0.0, 1.0)
-        dots = smoothstep(0.25, 0.55, noise(p * 1.3, 700.0)[:, 1])
+        dots = smoothstep(0.25, 0.55, noise.draw("freckles", seed)[:, 0])
         amount = parameters.freckles * area * dots
         skin = _mix(skin, skin * torch.tensor([0.72, 0.52, 0.36]), amount[:, None])
 
@@ -144,7 +160,9 @@ def _skin_tone(tone: float) -> tuple[float, float, float]:
     low = int(np.floor(position))
     high = min(low + 1, len(SKIN_TONES) - 1)
     t = position - low
-    return tuple((1 - t) * a + t * b for a, b in zip(SKIN_TONES[low], SKIN_TONES[high], strict=True))
+    return tuple(
+        (1 - t) * a + t * b for a, b in zip(SKIN_TONES[low], SKIN_TONES[high], strict=True)
+    )
 
 
 def _lip_colour(tone: float) -> tuple[float, float, float]:
@@ -166,4 +184,3 @@ def _to_srgb8(linear: torch.Tensor) -> np.ndarray:
 
 def _mix(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return a + (b - a) * t
-

@@ -163,11 +163,17 @@ def _regions(head, neutral, texel_values, source_uv, position, normal, landmarks
     )
     regions["brows"] = across * along * front * skin
 
-    socket = torch.exp(-((lateral / (0.32 * iod)) ** 2 + ((above + 0.02 * iod) / (0.22 * iod)) ** 2))
+    socket = torch.exp(
+        -((lateral / (0.32 * iod)) ** 2 + ((above + 0.02 * iod) / (0.22 * iod)) ** 2)
+    )
     regions["eye_socket"] = socket * skin * (1.0 - regions["brows"])
     cheek_centre_dz = above + 0.5 * iod
-    regions["cheeks"] = front * skin * torch.exp(
-        -(((lateral - 0.1 * iod) / (0.3 * iod)) ** 2 + (cheek_centre_dz / (0.25 * iod)) ** 2)
+    regions["cheeks"] = (
+        front
+        * skin
+        * torch.exp(
+            -(((lateral - 0.1 * iod) / (0.3 * iod)) ** 2 + (cheek_centre_dz / (0.25 * iod)) ** 2)
+        )
     )
 
     # Beard area: below a line from the upper lip (centre) rising to the sideburns.
@@ -185,8 +191,11 @@ def _regions(head, neutral, texel_values, source_uv, position, normal, landmarks
         below_top * above_neck * before_ears * skin * (1.0 - regions["lips"])
         * (1.0 - regions["nose"]) * (1.0 - regions["ears"])
     )  # fmt: skip
-    regions["forehead"] = front * skin * smoothstep(0.45 * iod, 0.6 * iod, above) * (
-        1.0 - smoothstep(0.9 * iod, 1.1 * iod, above)
+    regions["forehead"] = (
+        front
+        * skin
+        * smoothstep(0.45 * iod, 0.6 * iod, above)
+        * (1.0 - smoothstep(0.9 * iod, 1.1 * iod, above))
     )
     return {name: weight.float().clamp(0, 1) for name, weight in regions.items()}
 

@@ -1,0 +1,54 @@
+"""Shared fixtures: one head model and a few generated heads per test session."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pygltflib
+import pytest
+
+from headsculpt.pipelines.parametric import ParametricPipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+BLENDER_PYTHON = ROOT / ".venv-blender" / "bin" / "python"
+NODE_MODULES = ROOT / ".cache" / "node" / "node_modules"
+FISHERMAN = "a weathered fisherman in his seventies with a bulbous nose"
+
+
+@pytest.fixture(scope="session")
+def pipeline() -> ParametricPipeline:
+    return ParametricPipeline.from_defaults()
+
+
+@pytest.fixture(scope="session")
+def fisherman(pipeline):
+    return pipeline(FISHERMAN, seed=7)
+
+
+@pytest.fixture(scope="session")
+def fisherman_glb(fisherman, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("glb") / "fisherman.glb"
+    path.write_bytes(fisherman.glb)
+    return path
+
+
+def load_gltf(glb: bytes) -> pygltflib.GLTF2:
+    return pygltflib.GLTF2.load_from_bytes(glb)
+
+
+def require_tool(path: Path, what: str) -> None:
+    """Fail (not skip) when a test tool is missing: ./run_tests.sh installs them."""
+    if not path.exists():
+        pytest.fail(f"{what} missing at {path}; run ./run_tests.sh (it installs it)")
+
+
+def node_binary() -> str:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is needed for the glTF validator")
+    return node
+
+
+__all__ = ["io", "load_gltf", "require_tool", "node_binary"]
