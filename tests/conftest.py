@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import shutil
 from pathlib import Path
 
@@ -50,5 +49,3 @@ def node_binary() -> str:
         pytest.fail("node is needed for the glTF validator")
     return node
 
-
-__all__ = ["io", "load_gltf", "require_tool", "node_binary"]
