@@ -48,4 +48,3 @@ def node_binary() -> str:
     if node is None:
         pytest.fail("node is needed for the glTF validator")
     return node
-
