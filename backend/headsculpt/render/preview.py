@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from headsculpt.render.camera import Camera, framing_distance, orbit_camera
+from headsculpt.render.colour import linear_to_srgb, srgb_to_linear
 from headsculpt.render.rasterizer import interpolate, rasterize, sample_texture
 
 PREVIEW_VIEWS: tuple[tuple[str, float], ...] = (("front", 0.0), ("three-quarter", 35.0))
@@ -52,7 +53,7 @@ def render_view(mesh: TexturedMesh, camera: Camera, size: int) -> np.ndarray:
     )
     uv = interpolate(torch.from_numpy(mesh.uv).float(), raster, triangles)
     srgb = sample_texture(torch.from_numpy(mesh.base_color).float() / 255.0, uv)
-    albedo = torch.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    albedo = srgb_to_linear(srgb)
     roughness = sample_texture(torch.from_numpy(mesh.roughness).float()[..., None] / 255.0, uv)
 
     to_eye = torch.nn.functional.normalize(torch.tensor(camera.eye) - position, dim=1)
@@ -71,7 +72,7 @@ def render_view(mesh: TexturedMesh, camera: Camera, size: int) -> np.ndarray:
     image = raster.to_image(radiance.clamp(0.0, 1.0))
     image = torch.where(raster.coverage[..., None], image, background)
     image = image.view(size, _SUPERSAMPLE, size, _SUPERSAMPLE, 3).mean(dim=(1, 3))
-    srgb_out = torch.where(image <= 0.0031308, image * 12.92, 1.055 * image ** (1 / 2.4) - 0.055)
+    srgb_out = linear_to_srgb(image)
     return (srgb_out * 255.0 + 0.5).clamp(0, 255).to(torch.uint8).numpy()
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from headsculpt.render.colour import linear_to_srgb, srgb_to_linear
 from headsculpt.texture.noise import NoiseBand, NoiseBank
 from headsculpt.texture.skin_parameters import SKIN_TONES, SkinParameters
 from headsculpt.texture.surface_maps import SurfaceMaps, smoothstep
@@ -172,14 +173,11 @@ def _lip_colour(tone: float) -> tuple[float, float, float]:
 
 
 def _linear(srgb) -> torch.Tensor:
-    c = torch.as_tensor(srgb, dtype=torch.float32)
-    return torch.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return srgb_to_linear(torch.as_tensor(srgb, dtype=torch.float32))
 
 
 def _to_srgb8(linear: torch.Tensor) -> np.ndarray:
-    c = linear.clamp(0.0, 1.0)
-    srgb = torch.where(c <= 0.0031308, c * 12.92, 1.055 * c ** (1 / 2.4) - 0.055)
-    return (srgb * 255.0 + 0.5).clamp(0, 255).to(torch.uint8).numpy()
+    return (linear_to_srgb(linear) * 255.0 + 0.5).clamp(0, 255).to(torch.uint8).numpy()
 
 
 def _mix(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
