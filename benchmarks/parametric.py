@@ -62,7 +62,7 @@ def main() -> None:
     print("|---|---|---|")
     print(f"| cold: new process, head + GLB | 1024² | {cold_seconds:.2f} s |")
     print(f"| cold: peak memory of that process | 1024² | {cold_mib:.0f} MiB |")
-    print(f"| head model load (cache built) | – | {load_seconds:.2f} s |")
+    print(f"| load: head model (cache built) + description parser | – | {load_seconds:.2f} s |")
     for size in (1024, 2048):
         times = warm_runs(pipeline, size)
         print(f"| warm: median per head (n={len(times)}) | {size}² | "

@@ -9,6 +9,8 @@ import pygltflib
 import pytest
 
 from headsculpt.pipelines.parametric import ParametricPipeline
+from headsculpt.prior.head_model import load_head_model
+from headsculpt.text.parser import DescriptionParser
 
 ROOT = Path(__file__).resolve().parents[1]
 BLENDER_PYTHON = ROOT / ".venv-blender" / "bin" / "python"
@@ -17,8 +19,13 @@ FISHERMAN = "a weathered fisherman in his seventies with a bulbous nose"
 
 
 @pytest.fixture(scope="session")
-def pipeline() -> ParametricPipeline:
-    return ParametricPipeline.from_defaults()
+def description_parser() -> DescriptionParser:
+    return DescriptionParser.from_pretrained()
+
+
+@pytest.fixture(scope="session")
+def pipeline(description_parser) -> ParametricPipeline:
+    return ParametricPipeline(load_head_model(), description_parser)
 
 
 @pytest.fixture(scope="session")

@@ -31,3 +31,40 @@ def test_bad_input_is_a_clear_error_not_a_traceback(tmp_path):
     assert "--out" in completed.stderr and "Traceback" not in completed.stderr
     too_long = _run("generate", "x" * 2001, cwd=tmp_path)
     assert too_long.returncode == 2 and "2000" in too_long.stderr
+
+
+def test_parse_prints_the_code_as_json(tmp_path):
+    completed = _run("parse", "a gaunt old woman with a beaky nose", "--json", cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    code = json.loads(completed.stdout)
+    assert code["attributes"]["gender"] < 0 and code["attributes"]["nose.hump"] > 0
+    assert set(code) == {"attributes", "abstract", "ignored", "phrases"}
+
+
+def test_parse_reads_one_description_per_line_from_stdin(tmp_path):
+    lines = ["a smiling man", "", "x" * 2001, "blorf"]
+    completed = subprocess.run(
+        [sys.executable, "-m", "headsculpt", "parse", "--json", "-"], cwd=tmp_path,
+        input="\n".join(lines) + "\n", capture_output=True, text=True,
+    )  # fmt: skip
+    out = [json.loads(line) for line in completed.stdout.splitlines()]
+    assert len(out) == 4  # one object per line, a bad line does not stop the batch
+    assert out[0]["attributes"]["expression"] == "smile"
+    assert out[1]["attributes"] == {}
+    assert "2000" in out[2]["error"]
+    assert out[3]["ignored"] == ["blorf"]
+    assert completed.returncode == 2  # and the exit code says one line failed
+
+
+def test_generate_variants_differ_but_keep_what_the_text_says(tmp_path):
+    completed = _run("generate", "a bald man with a hooked nose", "--variants", "2",
+                     "--seed", "5", "--out", "v.glb", cwd=tmp_path)  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    sidecars = [json.loads((tmp_path / f"v_{k}.json").read_text()) for k in (1, 2)]
+    assert [s["seed"] for s in sidecars] == [5, 6]
+    codes = [s["descriptive_code"]["attributes"] for s in sidecars]
+    assert codes[0] == codes[1] and codes[0]["nose.hump"] > 0
+    shapes = [s["parameters"]["head"]["local_changes"] for s in sidecars]
+    assert shapes[0]["nose-hump-incr"] == shapes[1]["nose-hump-incr"]  # stated: same
+    assert shapes[0] != shapes[1]  # unstated attributes vary
+    assert (tmp_path / "v_1.glb").read_bytes() != (tmp_path / "v_2.glb").read_bytes()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import time
@@ -27,33 +28,91 @@ def _progress_bar(stream=sys.stderr):
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from headsculpt.pipelines.parametric import ParametricConfig, ParametricPipeline
+    from headsculpt.pipelines.parametric import MAX_VARIANTS, ParametricConfig, ParametricPipeline
 
     out = Path(args.out)
     if out.suffix.lower() != ".glb":
         raise ValueError(f"--out must name a .glb file, got {args.out!r}")
+    if not 1 <= args.variants <= MAX_VARIANTS:
+        raise ValueError(f"--variants must be between 1 and {MAX_VARIANTS}, got {args.variants}")
     config = ParametricConfig(texture_size=args.texture_size)
     print("loading the head model (the first run on a machine builds it: about a minute)",
           file=sys.stderr)  # fmt: skip
     pipeline = ParametricPipeline.from_defaults()
-    result = pipeline(args.text, seed=args.seed, config=config, progress=_progress_bar())
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(out, result.glb)
-    sidecar = out.with_suffix(".json")
-    _write_atomically(sidecar, json.dumps(result.sidecar(), indent=2).encode("utf-8"))
-    written = [out, sidecar]
-    if args.preview:
-        preview = Path(args.preview)
-        preview.parent.mkdir(parents=True, exist_ok=True)
-        result.preview().save(preview)
-        written.append(preview)
-    code = result.code
+    if args.variants == 1:
+        results = [pipeline(args.text, seed=args.seed, config=config, progress=_progress_bar())]
+    else:
+        results = pipeline.variants(args.text, args.variants, seed=args.seed, config=config,
+                                    progress=_progress_bar())  # fmt: skip
+    written = []
+    for k, result in enumerate(results, start=1):
+        suffix = "" if len(results) == 1 else f"_{k}"
+        written += _write_result(result, out, args.preview, suffix)
+    code = results[0].code
     if code.ignored:
         print(f"words not used: {', '.join(code.ignored)}", file=sys.stderr)
+    if code.abstract:
+        print(f"not shaped (abstract): {'; '.join(code.abstract)}", file=sys.stderr)
     for path in written:
         print(path)
     return 0
+
+
+def _write_result(result, out: Path, preview: str | None, suffix: str) -> list[Path]:
+    """GLB, JSON sidecar and (optionally) preview PNG; "head.glb" + "_2" → "head_2.glb"."""
+    glb = out.with_name(f"{out.stem}{suffix}{out.suffix}")
+    glb.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomically(glb, result.glb)
+    sidecar = glb.with_suffix(".json")
+    _write_atomically(sidecar, json.dumps(result.sidecar(), indent=2).encode("utf-8"))
+    written = [glb, sidecar]
+    if preview:
+        image = Path(preview)
+        image = image.with_name(f"{image.stem}{suffix}{image.suffix or '.png'}")
+        image.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        result.preview().save(buffer, format="PNG")
+        _write_atomically(image, buffer.getvalue())
+        written.append(image)
+    return written
+
+
+def _parse(args: argparse.Namespace) -> int:
+    from headsculpt.text.parser import DescriptionParser
+
+    if args.text is None:
+        raise ValueError('parse needs a description, or "-" to read one per line from stdin')
+    parser = DescriptionParser.from_pretrained()
+    if args.text != "-":
+        _print_code(parser(args.text), args.json)
+        return 0
+    failures = 0
+    for line in sys.stdin:  # one description per line, one JSON object per line
+        text = line.rstrip("\n")
+        try:
+            code = parser(text)
+        except ValueError as error:  # a bad line does not stop the batch
+            failures += 1
+            print(json.dumps({"error": str(error)}), flush=True)
+            continue
+        _print_code(code, args.json)
+    return 2 if failures else 0
+
+
+def _print_code(code, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(code.to_json(), ensure_ascii=False), flush=True)
+        return
+    for name, value in sorted(code.attributes.items()):
+        print(f"{name:<24} {value}")
+    for phrase in code.phrases:
+        note = f"  ({phrase.note})" if phrase.note else ""
+        print(f"  '{phrase.text}' -> {phrase.sets}{note}")
+    if code.abstract:
+        print(f"abstract: {'; '.join(code.abstract)}")
+    if code.ignored:
+        print(f"ignored: {', '.join(code.ignored)}")
+    print()
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -76,7 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
                           help="variation seed (default: derived from the text)")  # fmt: skip
     generate.add_argument("--texture-size", type=int, default=1024, choices=(1024, 2048))
     generate.add_argument("--preview", default=None, help="also write a preview PNG here")
+    generate.add_argument("--variants", type=int, default=1,
+                          help="make N different heads that all match the text "
+                          "(head_1.glb … head_N.glb; seeds seed … seed+N-1)")  # fmt: skip
     generate.set_defaults(run=_generate)
+
+    parse = commands.add_parser("parse", help="show the descriptive code read from a text")
+    parse.add_argument("text", nargs="?", help='a description, or "-" for one per line on stdin')
+    parse.add_argument("--json", action="store_true", help="print the code as JSON")
+    parse.set_defaults(run=_parse)
     return parser
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,13 +22,14 @@ from headsculpt.prior.code_mapping import DEFAULT_VARIATION, head_parameters
 from headsculpt.prior.head_model import PART_NAMES, HeadMesh, HeadModel, load_head_model
 from headsculpt.progress import ProgressCallback, no_progress
 from headsculpt.render.preview import TexturedMesh, render_preview
-from headsculpt.text.keywords import parse_description
+from headsculpt.text.parser import DescriptionParser
 from headsculpt.texture.noise import NoiseBank
 from headsculpt.texture.painter import PBRTextures, detail_noise, paint
 from headsculpt.texture.skin_parameters import SkinParameters
 from headsculpt.texture.surface_maps import SurfaceMaps, build_surface_maps
 
 TEXTURE_SIZES = (1024, 2048)
+MAX_VARIANTS = 16
 
 
 @dataclass
@@ -82,9 +84,9 @@ def default_seed(prompt: str) -> int:
 
 
 class ParametricPipeline:
-    """Compose the text reader, the head model and the painter."""
+    """Compose the description parser, the head model and the painter."""
 
-    def __init__(self, head: HeadModel, parse=parse_description) -> None:
+    def __init__(self, head: HeadModel, parse: Callable[[str], DescriptiveCode]) -> None:
         self.head = head
         self.parse = parse
         # Per texture size: what each texel is, and its detail noise (seconds to build).
@@ -92,8 +94,9 @@ class ParametricPipeline:
 
     @classmethod
     def from_defaults(cls) -> ParametricPipeline:
-        """The pipeline on the process-wide head model (built once per machine)."""
-        return cls(load_head_model())
+        """The pipeline on the process-wide head model (built once per machine) and the
+        description parser (sentence encoder from its installed wheel)."""
+        return cls(load_head_model(), DescriptionParser.from_pretrained())
 
     def __call__(
         self,
@@ -102,12 +105,48 @@ class ParametricPipeline:
         config: ParametricConfig | None = None,
         progress: ProgressCallback = no_progress,
     ) -> ParametricResult:
-        config = config or ParametricConfig()
         seed = default_seed(prompt) if seed is None else int(seed)
+        progress("parse", 0.0)
+        return self.from_code(self.parse(prompt), prompt, seed, config, progress)
+
+    def variants(
+        self,
+        prompt: str,
+        count: int,
+        seed: int | None = None,
+        config: ParametricConfig | None = None,
+        progress: ProgressCallback = no_progress,
+    ) -> list[ParametricResult]:
+        """``count`` different heads that all honour what the text says.
+
+        The text is parsed once; variant k uses seed + k, so what the text left
+        open (and age or ancestry when unstated) varies between them.
+        """
+        if not 1 <= count <= MAX_VARIANTS:
+            raise ValueError(f"variants must be between 1 and {MAX_VARIANTS}, got {count}")
+        seed = default_seed(prompt) if seed is None else int(seed)
+        code = self.parse(prompt)
+        results = []
+        for k in range(count):
+
+            def step(stage: str, fraction: float, k: int = k) -> None:
+                progress(stage, (k + fraction) / count)
+
+            results.append(self.from_code(code, prompt, (seed + k) % 2**32, config, step))
+        return results
+
+    def from_code(
+        self,
+        code: DescriptiveCode,
+        prompt: str = "",
+        seed: int = 0,
+        config: ParametricConfig | None = None,
+        progress: ProgressCallback = no_progress,
+    ) -> ParametricResult:
+        """A head from an already parsed (or hand-written) descriptive code."""
+        config = config or ParametricConfig()
         if not 0 <= seed < 2**32:
             raise ValueError(f"seed must be in [0, 2**32), got {seed}")
-        progress("parse", 0.0)
-        code = self.parse(prompt)
         rng = np.random.default_rng(seed)
         identity = _with_sampled_identity(code, rng)
 
