@@ -1,5 +1,6 @@
 """The description parser: free text → descriptive code."""
 
+import numpy as np
 import pytest
 
 from benchmarks.parser_eval import score
@@ -122,3 +123,20 @@ def test_held_out_accuracy_and_spurious_rate(description_parser):
     for name, count in result["spurious"].items():
         unstated = len(cases) - len(result["hits"].get(name, []))
         assert count / unstated <= 0.05, name
+
+
+def test_prototype_embeddings_are_cached_on_disk_and_rebuilt_when_broken(
+    description_parser, tmp_path, monkeypatch
+):
+    from headsculpt.text.semantic import PrototypeIndex
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    encoder = description_parser.index.encoder
+    first = PrototypeIndex(encoder)
+    (cache,) = (tmp_path / "headsculpt").glob("prototypes-*.npy")
+    second = PrototypeIndex(encoder)  # read back
+    assert np.array_equal(first._impressions, second._impressions)
+    cache.write_bytes(b"not an array")
+    third = PrototypeIndex(encoder)  # rebuilt, not crashed
+    assert np.allclose(first._impressions, third._impressions, atol=1e-5)
+    assert third.nearest("beaky nose", "nose").values == {"nose.hump": 0.6}

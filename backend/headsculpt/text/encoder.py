@@ -28,9 +28,12 @@ def default_model_path() -> Path:
 class SentenceEncoder:
     """Text → unit vectors whose dot product is the cosine similarity of meanings."""
 
-    def __init__(self, tokenizer, model: torch.nn.Module, max_cached: int = 4096) -> None:
+    def __init__(
+        self, tokenizer, model: torch.nn.Module, max_cached: int = 4096, identity: str = ""
+    ) -> None:
         self.tokenizer = tokenizer
         self.model = model.eval()
+        self.identity = identity  # names the weights, for caches of embeddings
         self._cache: dict[str, np.ndarray] = {}
         self._max_cached = max_cached
 
@@ -54,7 +57,11 @@ class SentenceEncoder:
             transformers_logging.set_verbosity(verbosity)
             if bars:
                 transformers_logging.enable_progress_bar()
-        return cls(tokenizer, model)
+        weights = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin"))
+        identity = f"{folder.resolve()}:" + ",".join(
+            f"{w.name}={w.stat().st_size}" for w in weights
+        )
+        return cls(tokenizer, model, identity=identity)
 
     @property
     def dimension(self) -> int:

@@ -12,7 +12,10 @@ the phrase as abstract or ignored instead of guessing.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,8 +81,12 @@ class PrototypeIndex:
             ids = {d: i for i, d in enumerate(dict.fromkeys(directions))}
             self._prototypes[region] = prototypes
             self._directions[region] = np.array([ids[d] for d in directions])
-            self._matrices[region] = encoder.encode([p.text for p in prototypes])
-        self._impressions = encoder.encode([f"looks {w}" for w in lexicon.IMPRESSIONS])
+        texts = [p.text for region in self._prototypes for p in self._prototypes[region]]
+        texts += [f"looks {w}" for w in lexicon.IMPRESSIONS]
+        embedded = dict(zip(texts, _embed_with_disk_cache(encoder, texts), strict=True))
+        for region, prototypes in self._prototypes.items():
+            self._matrices[region] = np.stack([embedded[p.text] for p in prototypes])
+        self._impressions = np.stack([embedded[f"looks {w}"] for w in lexicon.IMPRESSIONS])
 
     def nearest(self, phrase: str, region: str) -> Match | None:
         """The prototype of ``region`` that ``phrase`` means, or None when unsure."""
@@ -108,6 +115,40 @@ class PrototypeIndex:
     def warm(self, phrases: list[str]) -> None:
         """Embed phrases ahead of time (one batch instead of one call each)."""
         self.encoder.encode([p for p in phrases if p.strip()])
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "headsculpt"
+
+
+def _embed_with_disk_cache(encoder: SentenceEncoder, texts: list[str]) -> np.ndarray:
+    """Embeddings of the vocabulary, kept on disk per (weights, vocabulary).
+
+    Embedding ~1,600 prototypes takes seconds on a CPU; every later start reads
+    them back. The key covers the weights and every text, so an edited vocabulary
+    or another model never reads stale rows; an unreadable cache is rebuilt.
+    """
+    key = hashlib.sha256("\n".join([encoder.identity, *texts]).encode("utf-8")).hexdigest()
+    path = _cache_dir() / f"prototypes-{key[:24]}.npy"
+    if encoder.identity:
+        try:
+            cached = np.load(path)
+            if cached.shape == (len(texts), encoder.dimension):
+                return cached
+        except (OSError, ValueError):
+            pass
+    rows = encoder.encode(texts)
+    if encoder.identity:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+            with open(partial, "wb") as handle:
+                np.save(handle, rows)
+            partial.replace(path)
+        except OSError:
+            pass  # a read-only home: embed again next time
+    return rows
 
 
 def _prototype_phrases() -> dict[str, list[tuple[str, dict[str, Any]]]]:
