@@ -15,7 +15,7 @@ from headsculpt import __version__
 def _progress_bar(stream=sys.stderr):
     started = time.perf_counter()
 
-    def report(stage: str, fraction: float) -> None:
+    def report(stage: str, fraction: float, preview=None) -> None:
         filled = int(round(fraction * 24))
         elapsed = time.perf_counter() - started
         stream.write(f"\r[{'#' * filled}{'.' * (24 - filled)}] {fraction:4.0%} {stage:<8} "
@@ -55,6 +55,13 @@ def _generate(args: argparse.Namespace) -> int:
         print(f"not shaped (abstract): {'; '.join(code.abstract)}", file=sys.stderr)
     for path in written:
         print(path)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from headsculpt.api.serve import serve
+
+    serve(host=args.host, port=args.port, data_dir=args.data, token_file=args.token_file)
     return 0
 
 
@@ -144,6 +151,31 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("text", nargs="?", help='a description, or "-" for one per line on stdin')
     parse.add_argument("--json", action="store_true", help="print the code as JSON")
     parse.set_defaults(run=_parse)
+
+    from headsculpt.api.serve import DEFAULT_PORT
+
+    serve = commands.add_parser("serve", help="run the HTTP job server (for Blender and scripts)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1; others need --token-file)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port (default {DEFAULT_PORT}; 0 picks a free one and prints it)",
+    )
+    serve.add_argument(
+        "--data", type=Path, default=None, help="job folder (default $XDG_DATA_HOME/headsculpt)"
+    )
+    serve.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        help="bearer token file; created with a new token if missing",
+    )
+    serve.set_defaults(run=_serve)
     return parser
 
 

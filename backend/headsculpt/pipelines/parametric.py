@@ -20,7 +20,7 @@ from headsculpt.descriptive_code import ANCESTRIES, DescriptiveCode
 from headsculpt.export.glb import HeadAsset, MeshPart, Skeleton, Textures, write_glb
 from headsculpt.prior.code_mapping import DEFAULT_VARIATION, head_parameters
 from headsculpt.prior.head_model import PART_NAMES, HeadMesh, HeadModel, load_head_model
-from headsculpt.progress import ProgressCallback, no_progress
+from headsculpt.progress import ProgressCallback, no_progress, scaled_progress
 from headsculpt.render.preview import TexturedMesh, render_preview
 from headsculpt.text.parser import DescriptionParser
 from headsculpt.texture.noise import NoiseBank
@@ -128,10 +128,7 @@ class ParametricPipeline:
         code = self.parse(prompt)
         results = []
         for k in range(count):
-
-            def step(stage: str, fraction: float, k: int = k) -> None:
-                progress(stage, (k + fraction) / count)
-
+            step = scaled_progress(progress, k / count, (k + 1) / count)
             results.append(self.from_code(code, prompt, (seed + k) % 2**32, config, step))
         return results
 

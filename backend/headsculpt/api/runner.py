@@ -1,0 +1,171 @@
+"""Workers: one lane (thread + queue) per kind of hardware, jobs in order within a lane.
+
+Parametric jobs run on the "cpu" lane and sculpt/edit jobs on the "gpu" lane, so a
+minute-long sculpt never holds up a head that takes a second. Within a lane jobs
+run one at a time, oldest first (one GPU, one set of warm models).
+
+Cancelling a queued job marks it at once; cancelling a running one sets a flag
+that the job's progress callback checks at every step and answers by raising
+:class:`headsculpt.progress.Cancelled`, so the pipeline stops at its next step.
+Whatever outputs a job wrote before it stopped stay in its folder.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import queue
+import threading
+import traceback
+
+from headsculpt.api.executors import Executor, JobOutputs, pipeline_name
+from headsculpt.api.job_store import JobStore, UnknownJobError, now, write_atomically
+from headsculpt.api.schemas import JobStatus
+from headsculpt.progress import Cancelled
+
+log = logging.getLogger("headsculpt.api")
+
+LANES = {"parametric": "cpu", "sculpt": "gpu", "edit": "gpu"}
+_STOP = object()
+
+
+class JobRunner:
+    """Runs stored jobs on their lanes and tracks which ones should stop."""
+
+    def __init__(self, store: JobStore, executors: dict[str, Executor]) -> None:
+        self.store = store
+        self.executors = executors
+        self._queues: dict[str, queue.Queue] = {lane: queue.Queue() for lane in set(LANES.values())}
+        self._threads: list[threading.Thread] = []
+        self._cancel: dict[str, threading.Event] = {}
+        self._running: dict[str, str] = {}  # lane → job id
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    def start(self, requeue: list[str] = ()) -> None:
+        """Start the lane threads (each loads its executors first) and queue ``requeue``."""
+        for lane, jobs in self._queues.items():
+            names = [name for name, owner in LANES.items() if owner == lane]
+            thread = threading.Thread(target=self._work, args=(lane, jobs, names),
+                                      name=f"headsculpt-{lane}", daemon=True)  # fmt: skip
+            thread.start()
+            self._threads.append(thread)
+        for job_id in requeue:
+            self.submit(job_id)
+
+    def submit(self, job_id: str) -> None:
+        request = self.store.request(job_id)
+        with self._lock:
+            self._cancel[job_id] = threading.Event()
+        self._queues[LANES[pipeline_name(request)]].put(job_id)
+
+    def cancel(self, job_id: str) -> JobStatus:
+        """Stop a job: at once when queued, at its next step when running."""
+        with self._lock:
+            status = self.store.get(job_id)
+            event = self._cancel.get(job_id)
+            if event is not None:
+                event.set()
+            if status.state == "queued":
+                return self.store.update(job_id, state="cancelled", finished_at=now(),
+                                         message="cancelled before it started")  # fmt: skip
+            return status
+
+    def queued(self) -> dict[str, int]:
+        return {lane: jobs.qsize() for lane, jobs in self._queues.items()}
+
+    def stop(self) -> None:
+        """On shutdown: running jobs are told to stop and end up ``interrupted``."""
+        self._stopping.set()
+        with self._lock:
+            running = list(self._running.values())
+            for job_id in running:
+                self._cancel[job_id].set()
+        for jobs in self._queues.values():
+            jobs.put(_STOP)
+        for thread in self._threads:
+            thread.join(timeout=5.0)
+        for job_id in running:  # a job whose thread did not stop in time
+            try:
+                if self.store.get(job_id).state == "running":
+                    self._interrupted(job_id)
+            except UnknownJobError:
+                pass
+
+    def _interrupted(self, job_id: str) -> None:
+        self.store.update(job_id, state="interrupted", finished_at=now(),
+                          message="the server stopped while this job ran")  # fmt: skip
+
+    # --- the lane threads ---------------------------------------------
+    def _work(self, lane: str, jobs: queue.Queue, names: list[str]) -> None:
+        for name in names:
+            try:
+                self.executors[name].load()
+            except Exception:  # availability() now says why; its jobs fail with it
+                log.exception("loading the %s pipeline failed", name)
+        while True:
+            job_id = jobs.get()
+            if job_id is _STOP:
+                return
+            try:
+                self._run(lane, job_id)
+            except Exception:  # never let one job take the lane down
+                log.exception("job %s: unexpected error in the runner", job_id)
+
+    def _run(self, lane: str, job_id: str) -> None:
+        try:
+            status = self.store.get(job_id)
+        except UnknownJobError:
+            return  # deleted while queued
+        with self._lock:
+            cancel = self._cancel.setdefault(job_id, threading.Event())
+            if status.state != "queued" or cancel.is_set():
+                return
+            self._running[lane] = job_id
+        self.store.update(job_id, state="running", started_at=now(), stage="starting")
+        request = self.store.request(job_id)
+
+        def progress(stage: str, fraction: float, preview=None) -> None:
+            if cancel.is_set():
+                raise Cancelled
+            self.store.update(job_id, stage=stage, progress=max(0.0, min(1.0, fraction)))
+            if preview is not None:
+                self._save_preview(job_id, preview)
+
+        outputs = JobOutputs(
+            add_file=lambda name, data: self.store.add_output(job_id, name, data),
+            set_code=lambda code: self.store.update(job_id, descriptive_code=code),
+        )
+        try:
+            self.executors[pipeline_name(request)].run(request, outputs, progress)
+            if cancel.is_set():
+                raise Cancelled
+            self.store.update(job_id, state="succeeded", progress=1.0, stage="done",
+                              finished_at=now())  # fmt: skip
+        except Cancelled:
+            if self._stopping.is_set():
+                self._interrupted(job_id)
+                return
+            message = "cancelled while running; files made so far are kept"
+            self.store.update(job_id, state="cancelled", finished_at=now(), message=message)
+        except Exception as error:
+            log.exception("job %s failed", job_id)
+            self._save_trace(job_id)
+            self.store.update(job_id, state="failed", finished_at=now(),
+                              message=f"{type(error).__name__}: {error}")  # fmt: skip
+        finally:
+            with self._lock:
+                self._running.pop(lane, None)
+                self._cancel.pop(job_id, None)
+
+    def _save_preview(self, job_id: str, preview) -> None:
+        buffer = io.BytesIO()
+        preview.save(buffer, format="PNG")
+        self.store.add_output(job_id, "progress.png", buffer.getvalue())
+
+    def _save_trace(self, job_id: str) -> None:
+        try:
+            folder = self.store.jobs_dir / job_id
+            write_atomically(folder / "error.log", traceback.format_exc().encode("utf-8"))
+        except (OSError, UnknownJobError):
+            pass

@@ -1,0 +1,78 @@
+"""Job server latency and throughput for parametric jobs, over HTTP on loopback.
+
+Starts `headsculpt serve` in a fresh data folder, warms it with one job, then
+measures submit → succeeded latency for jobs sent one at a time, and the
+throughput of a burst submitted at once. Usage:
+
+    .venv/bin/python benchmarks/server.py [--jobs 10] [--burst 30] [--quality draft]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from backend_server import BackendServer, wait_for_job  # noqa: E402
+
+
+def run_job(client, prompt: str, quality: str) -> float:
+    started = time.perf_counter()
+    job = client.post("/v1/jobs", json={"prompt": prompt, "quality": quality}).json()
+    status = wait_for_job(client, job["id"])
+    assert status["state"] == "succeeded", status
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=10)
+    parser.add_argument("--burst", type=int, default=30)
+    parser.add_argument("--quality", default="standard", choices=("draft", "standard", "high"))
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    with (
+        tempfile.TemporaryDirectory() as data,
+        BackendServer(Path(data)) as server,
+        server.client() as client,
+    ):
+        warm = run_job(client, "a warm-up head", args.quality)
+        latencies = [
+            run_job(client, f"a {20 + k}-year-old man with a long nose", args.quality)
+            for k in range(args.jobs)
+        ]
+
+        def one(k: int) -> float:
+            with server.client() as own:
+                return run_job(own, f"a {20 + k}-year-old woman with full lips", args.quality)
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=args.burst) as pool:
+            burst = list(pool.map(one, range(args.burst)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    print(f"| measure (quality {args.quality}, 1024² texture, preview) | value |")
+    print("|---|---|")
+    print(f"| first job right after start (waits for model load + texture bake) | {warm:.2f} s |")
+    print(
+        f"| latency, one at a time: median (n={args.jobs}) | {statistics.median(latencies):.2f} s |"
+    )
+    print(f"| latency, one at a time: slowest | {latencies[-1]:.2f} s |")
+    print(f"| burst of {args.burst} submitted at once: all done after | {elapsed:.1f} s |")
+    print(f"| burst throughput | {args.burst / elapsed * 60:.0f} jobs/min |")
+    print(f"| burst: slowest submit → succeeded | {max(burst):.1f} s |")
+
+
+if __name__ == "__main__":
+    main()
