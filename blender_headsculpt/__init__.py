@@ -1,14 +1,52 @@
 """HeadSculpt for Blender (extension id ``headsculpt``).
 
-The Blender-facing layer: panels, operators and the importer talk to the
-HeadSculpt backend over HTTP and never import torch. This first version only
-registers; the panel, operators and importer arrive with the add-on issue.
+The Blender-facing layer: a sidebar panel, preferences, operators and an
+importer that talk to the HeadSculpt backend over HTTP and never import torch.
+``client``, ``local_backend``, ``job_monitor`` and ``code_summary`` do not
+import bpy, so they are tested without Blender; the rest is a thin layer on top.
 """
+
+from __future__ import annotations
+
+import atexit
 
 
 def register() -> None:
     """Blender calls this when the extension is enabled."""
+    import bpy
+    import bpy.utils.previews
+
+    from . import operators, panel, preferences, properties, session
+
+    for cls in (
+        preferences.HeadSculptPreferences,
+        *properties.CLASSES,
+        *operators.CLASSES,
+        *panel.CLASSES,
+    ):
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.headsculpt = bpy.props.PointerProperty(type=properties.HeadSculptSettings)
+    session.get().previews = bpy.utils.previews.new()
+    atexit.register(session.reset)  # Blender quitting: the local backend goes with it
 
 
 def unregister() -> None:
-    """Blender calls this when the extension is disabled."""
+    """Blender calls this when the extension is disabled: stop the backend, drop everything."""
+    import bpy
+    import bpy.utils.previews
+
+    from . import operators, panel, preferences, properties, session
+
+    atexit.unregister(session.reset)
+    state = session.get()
+    if state.previews is not None:
+        bpy.utils.previews.remove(state.previews)
+    session.reset()
+    for timer in (operators.job_tick,):
+        if bpy.app.timers.is_registered(timer):
+            bpy.app.timers.unregister(timer)
+    del bpy.types.Scene.headsculpt
+    for cls in reversed(
+        (preferences.HeadSculptPreferences, *properties.CLASSES, *operators.CLASSES, *panel.CLASSES)
+    ):
+        bpy.utils.unregister_class(cls)

@@ -10,7 +10,6 @@ import itertools
 
 import pytest
 import schemathesis
-from backend_server import BackendServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -20,6 +19,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+from backend_server import BackendServer
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
 from backend_server import BackendServer, wait_for_job
 
 

@@ -6,9 +6,9 @@ that names it (``loc``) before any work is queued.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from headsculpt.text.parser import MAX_DESCRIPTION_CHARS
 
@@ -17,6 +17,7 @@ JobMode = Literal["parametric", "sculpt"]
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
 FINISHED_STATES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "interrupted"})
 QualityPreset = Literal["draft", "standard", "high"]
+ModelSlot = Literal["base_model", "landmark_controlnet", "edit_controlnet", "back_view_embedding"]
 
 JOB_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$"
 
@@ -41,6 +42,10 @@ class JobRequest(BaseModel):
         "", max_length=MAX_DESCRIPTION_CHARS, description="edit: what to change"
     )
     edit_scale: float = Field(1.0, ge=0.0, le=10.0, description="edit: how strongly to apply it")
+    models: dict[ModelSlot, Annotated[str, StringConstraints(max_length=1000)]] = Field(
+        default_factory=dict,
+        description="sculpt/edit: local folders, .safetensors files or hub ids of the models",
+    )
 
     @model_validator(mode="after")
     def _edit_needs_parent_and_instruction(self) -> JobRequest:

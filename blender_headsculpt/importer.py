@@ -1,0 +1,89 @@
+"""Bring a generated head into the scene, ready to rig and animate.
+
+The glTF importer does the reading; this puts the new objects in a "HeadSculpt"
+collection at the 3D cursor and tags them with where they came from (prompt,
+seed, mode, job id, backend URL, descriptive code), which Edit and re-import use.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import bpy
+
+COLLECTION = "HeadSculpt"
+PROPERTY_PREFIX = "headsculpt_"
+
+
+def import_head(context, glb_path: str, origin: dict[str, Any]) -> list[bpy.types.Object]:
+    """Import ``glb_path``; returns the new objects (armature first). Raises RuntimeError."""
+    before = set(bpy.data.objects)
+    result = bpy.ops.import_scene.gltf(filepath=glb_path)
+    if "FINISHED" not in result:
+        raise RuntimeError(f"Blender could not import {glb_path}")
+    created = [o for o in bpy.data.objects if o not in before]
+    # The importer's bone-display shape stays where it put it (a hidden helper collection).
+    shapes = {
+        pb.custom_shape
+        for o in created
+        if o.type == "ARMATURE"
+        for pb in o.pose.bones
+        if pb.custom_shape is not None
+    }
+    new = [o for o in created if o not in shapes]
+    collection = _collection(context.scene)
+    for obj in new:
+        for owner in list(obj.users_collection):
+            owner.objects.unlink(obj)
+        collection.objects.link(obj)
+    cursor = context.scene.cursor.location
+    for obj in new:
+        if obj.parent is None:
+            obj.location = obj.location + cursor
+        _tag(obj, origin)
+    new.sort(key=lambda o: (o.type != "ARMATURE", o.name))
+    heads = sorted(
+        (o for o in new if o.type == "MESH" and o.data.shape_keys is not None),
+        key=lambda o: -len(o.data.shape_keys.key_blocks),
+    )  # the face units live on Head
+    for obj in context.view_layer.objects:
+        obj.select_set(False)
+    for obj in new:
+        if obj.name in context.view_layer.objects:
+            obj.select_set(True)
+    if heads and heads[0].name in context.view_layer.objects:
+        context.view_layer.objects.active = heads[0]
+    return new
+
+
+def origin_of(obj: bpy.types.Object) -> dict[str, Any]:
+    """The tags ``import_head`` put on an object (or on its armature parent)."""
+    for candidate in (obj, obj.parent):
+        if candidate is not None and f"{PROPERTY_PREFIX}job_id" in candidate:
+            tags = {
+                k[len(PROPERTY_PREFIX) :]: candidate[k]
+                for k in candidate.keys()  # noqa: SIM118 (ID properties need keys())
+                if k.startswith(PROPERTY_PREFIX)
+            }
+            if "descriptive_code" in tags:
+                tags["descriptive_code"] = json.loads(tags["descriptive_code"])
+            return tags
+    return {}
+
+
+def _collection(scene) -> bpy.types.Collection:
+    collection = bpy.data.collections.get(COLLECTION)
+    if collection is None:
+        collection = bpy.data.collections.new(COLLECTION)
+    if collection.name not in scene.collection.children:
+        scene.collection.children.link(collection)
+    return collection
+
+
+def _tag(obj: bpy.types.Object, origin: dict[str, Any]) -> None:
+    for key in ("prompt", "seed", "mode", "job_id", "backend_url"):
+        value = origin.get(key)
+        if value is not None:  # as text: a seed can exceed Blender's 32-bit int properties
+            obj[f"{PROPERTY_PREFIX}{key}"] = str(value)
+    obj[f"{PROPERTY_PREFIX}descriptive_code"] = json.dumps(origin.get("descriptive_code") or {})

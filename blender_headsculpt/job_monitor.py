@@ -1,0 +1,145 @@
+"""Follow one job from a worker thread: submit, poll, download; the UI only reads snapshots.
+
+No bpy here. Blender's main thread never waits on the network: a timer reads
+:meth:`JobMonitor.snapshot` (a copy taken under a lock), and background-mode
+scripts call :meth:`JobMonitor.wait`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .client import BackendClient, BackendError
+
+FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
+
+
+@dataclass
+class JobSnapshot:
+    """What the panel shows about the job, as of the last poll."""
+
+    job_id: str = ""
+    state: str = "starting"
+    progress: float = 0.0
+    stage: str = "connecting"
+    message: str = ""
+    code: dict[str, Any] | None = None
+    preview_path: str = ""
+    files: dict[str, str] = field(default_factory=dict)  # output name → local path
+    error: BackendError | None = None
+    done: bool = False
+
+
+class JobMonitor:
+    """Submit a request and follow it to the end, in a daemon thread."""
+
+    def __init__(
+        self,
+        connect: Callable[[], BackendClient],
+        request: dict[str, Any],
+        download_dir: str,
+        interval: float = 0.25,
+    ) -> None:
+        self._connect = connect  # may start a local backend first: runs on the thread
+        self.request = request
+        self._download_dir = download_dir
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._snapshot = JobSnapshot()
+        self._cancel = threading.Event()
+        self.client: BackendClient | None = None
+        self._thread = threading.Thread(target=self._follow, daemon=True, name="headsculpt-job")
+
+    def start(self) -> JobMonitor:
+        self._thread.start()
+        return self
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            return copy.deepcopy(self._snapshot)
+
+    def cancel(self) -> None:
+        """Ask the backend to stop the job (sent from the monitor's thread)."""
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> JobSnapshot:
+        self._thread.join(timeout)
+        return self.snapshot()
+
+    # --- the thread ---------------------------------------------------
+    def _update(self, **changes: Any) -> None:
+        with self._lock:
+            for name, value in changes.items():
+                setattr(self._snapshot, name, value)
+
+    def _follow(self) -> None:
+        try:
+            self._update(stage="connecting")
+            self.client = self._connect()
+            if self._cancel.is_set():
+                self._update(state="cancelled", stage="", done=True)
+                return
+            self._update(stage="submitting")
+            status = self.client.submit(self.request)
+            self._update(job_id=status["id"], state=status["state"], stage="queued")
+            self._poll(status["id"])
+        except BackendError as error:
+            self._update(error=error, state="failed", message=str(error), done=True)
+        except Exception as error:  # never let the thread die silently
+            self._update(
+                error=BackendError(f"Unexpected error: {error}"),
+                state="failed",
+                message=str(error),
+                done=True,
+            )
+
+    def _poll(self, job_id: str) -> None:
+        failures = 0
+        cancel_sent = False
+        seen_preview = ""
+        while True:
+            if self._cancel.is_set() and not cancel_sent:
+                cancel_sent = True
+                try:
+                    self.client.cancel(job_id)
+                except BackendError as error:
+                    if error.status != 409:  # 409: it ended meanwhile
+                        raise
+            try:
+                status = self.client.job(job_id)
+                failures = 0
+            except BackendError as error:
+                failures += 1
+                if failures >= 8 or error.status == 404:  # ~2 s of silence, or gone
+                    raise
+                time.sleep(self._interval)
+                continue
+            previews = [o["name"] for o in status["outputs"] if o["name"].endswith(".png")]
+            if previews and previews[-1] != seen_preview:
+                seen_preview = previews[-1]
+                path = self._fetch(job_id, seen_preview)
+                self._update(preview_path=path)
+            self._update(
+                state=status["state"],
+                progress=status["progress"],
+                stage=status["stage"],
+                message=status["message"],
+                code=status.get("descriptive_code"),
+            )
+            if status["state"] in FINISHED:
+                files = {o["name"]: self._fetch(job_id, o["name"]) for o in status["outputs"]}
+                self._update(files=files, done=True)
+                return
+            time.sleep(self._interval)
+
+    def _fetch(self, job_id: str, name: str) -> str:
+        path = os.path.join(self._download_dir, job_id, name)
+        if not os.path.exists(path):
+            self.client.download(job_id, name, path)
+        return path

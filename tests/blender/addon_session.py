@@ -1,0 +1,169 @@
+"""Drive the installed extension in real bpy 4.5 (run by tests/test_blender_addon.py).
+
+argv: ZIP BACKEND_PYTHON DATA_DIR REPORT_JSON. BLENDER_USER_RESOURCES must point at
+an empty folder so the install does not touch the user's Blender.
+"""
+
+import json
+import socket
+import sys
+import time
+import traceback
+import urllib.request
+
+import bpy
+
+zip_path, backend_python, data_dir, report_path = sys.argv[-4:]
+MODULE = "bl_ext.user_default.headsculpt"
+report = {"steps": []}
+
+
+def step(name, **data):
+    report["steps"].append(name)
+    report[name] = data
+
+
+def op_error(call):
+    """Run an operator expected to fail: Blender turns its ERROR report into RuntimeError."""
+    try:
+        call()
+    except RuntimeError as error:
+        return str(error)
+    return None
+
+
+def describe_objects(names):
+    out = {}
+    for name in names:
+        obj = bpy.data.objects[name]
+        if [c.name for c in obj.users_collection] == ["glTF_not_exported"]:
+            continue  # the glTF importer's bone-display shape, not part of the head
+        entry = {
+            "type": obj.type,
+            "collections": [c.name for c in obj.users_collection],
+            "props": {k: obj[k] for k in obj.keys() if k.startswith("headsculpt_")},  # noqa: SIM118
+            "location": list(obj.location),
+            "parent": obj.parent.name if obj.parent else None,
+        }
+        if obj.type == "MESH":
+            keys = obj.data.shape_keys
+            entry["shape_keys"] = [k.name for k in keys.key_blocks] if keys else []
+            entry["armature_modifier"] = any(m.type == "ARMATURE" for m in obj.modifiers)
+            images = []
+            for slot in obj.material_slots:
+                if slot.material and slot.material.use_nodes:
+                    images += [
+                        n.image.name
+                        for n in slot.material.node_tree.nodes
+                        if n.type == "TEX_IMAGE" and n.image
+                    ]
+            entry["images"] = images
+        if obj.type == "ARMATURE":
+            entry["bones"] = [b.name for b in obj.data.bones]
+        out[name] = entry
+    return out
+
+
+try:
+    result = bpy.ops.extensions.package_install_files(
+        filepath=zip_path, repo="user_default", enable_on_install=True
+    )
+    step("install", result=list(result), enabled=MODULE in bpy.context.preferences.addons)
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    prefs.backend_mode = "LOCAL"
+    prefs.python_path = backend_python
+    prefs.data_dir = data_dir
+    session = sys.modules[MODULE + ".session"]
+
+    step("check_before_start", error=op_error(lambda: bpy.ops.headsculpt.check_backend()))
+    bpy.ops.headsculpt.start_backend()
+    url = session.get().local_backend.url
+    step("start", url=url, health=session.get().health)
+
+    scene = bpy.context.scene
+    scene.cursor.location = (1.0, 2.0, 0.5)
+    settings = scene.headsculpt
+    settings.prompt = "a weathered fisherman in his seventies with a bulbous nose, blorf"
+    settings.seed = 11
+    before = set(bpy.data.objects.keys())
+    started = time.perf_counter()
+    result = bpy.ops.headsculpt.generate()
+    new = sorted(set(bpy.data.objects.keys()) - before)
+    step(
+        "generate",
+        result=list(result),
+        seconds=time.perf_counter() - started,
+        objects=describe_objects(new),
+        state=settings.job_state,
+        code_lines=[line.text for line in settings.code_lines],
+        history=[item.job_id for item in settings.history],
+        preview=settings.preview_path,
+    )
+
+    # Cancel: a long job started without blocking, cancelled while it runs.
+    settings.variants, settings.texture_size = 16, "2048"
+    bpy.ops.headsculpt.generate(blocking="NO")
+    monitor = session.get().monitor
+    deadline = time.monotonic() + 120
+    while monitor.snapshot().state != "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    bpy.ops.headsculpt.cancel(blocking="YES")
+    step("cancel", state=monitor.snapshot().state, scene_state=settings.job_state)
+    settings.variants, settings.texture_size = 1, "1024"
+
+    bpy.ops.headsculpt.refresh_history()
+    step("history", jobs=[(i.job_id, i.state, bool(i.thumbnail)) for i in settings.history])
+
+    # Re-import the first job by id.
+    first_job = report["generate"]["objects"] and next(
+        o["props"]["headsculpt_job_id"]
+        for o in report["generate"]["objects"].values()
+        if "headsculpt_job_id" in o["props"]
+    )
+    before = set(bpy.data.objects.keys())
+    bpy.ops.headsculpt.import_job(job_id=first_job)
+    step("reimport", objects=describe_objects(sorted(set(bpy.data.objects.keys()) - before)))
+
+    # Edit: accepted by the add-on, answered 501 by a backend without the edit pipeline.
+    head = next(o for o in bpy.data.objects if o.type == "MESH" and o.data.shape_keys)
+    bpy.context.view_layer.objects.active = head
+    settings.edit_instruction = "give him a scar over the left eye"
+    step("edit", error=op_error(lambda: bpy.ops.headsculpt.edit()))
+
+    # Backend down: a remote URL where nothing listens.
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    dead_port = free.getsockname()[1]
+    free.close()
+    prefs.backend_mode = "REMOTE"
+    prefs.remote_url = f"http://127.0.0.1:{dead_port}"
+    objects_before = sorted(bpy.data.objects.keys())
+    step(
+        "backend_down",
+        check=op_error(lambda: bpy.ops.headsculpt.check_backend()),
+        generate=op_error(lambda: bpy.ops.headsculpt.generate()),
+        scene_intact=sorted(bpy.data.objects.keys()) == objects_before,
+        panel_error=session.get().last_error,
+    )
+
+    # Disable stops the local backend; enable again starts clean.
+    bpy.ops.preferences.addon_disable(module=MODULE)
+    try:
+        urllib.request.urlopen(url + "/v1/health", timeout=3)
+        backend_stopped = False
+    except OSError:
+        backend_stopped = True
+    bpy.ops.preferences.addon_enable(module=MODULE)
+    step(
+        "reenable",
+        backend_stopped=backend_stopped,
+        enabled=MODULE in bpy.context.preferences.addons,
+        has_operator=hasattr(bpy.ops.headsculpt, "generate"),
+        scene_settings=hasattr(bpy.context.scene, "headsculpt"),
+    )
+    bpy.ops.preferences.addon_disable(module=MODULE)
+except Exception:
+    report["exception"] = traceback.format_exc()
+finally:
+    with open(report_path, "w") as handle:
+        json.dump(report, handle, indent=1, default=str)

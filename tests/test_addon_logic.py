@@ -1,0 +1,44 @@
+"""The add-on's bpy-free parts (client, code summary), in the backend's Python."""
+
+import socket
+
+import pytest
+
+from blender_headsculpt.client import BackendClient, BackendError
+from blender_headsculpt.code_summary import summarize_code
+from blender_headsculpt.job_monitor import JobMonitor
+
+
+def _dead_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def test_unreachable_backend_says_how_to_fix_it():
+    with pytest.raises(BackendError) as caught:
+        BackendClient(_dead_url(), timeout=2).health()
+    assert "not reachable" in caught.value.message
+    assert caught.value.hint.startswith("Start the backend")
+
+
+def test_monitor_reports_a_dead_backend_instead_of_dying():
+    url = _dead_url()
+    monitor = JobMonitor(lambda: BackendClient(url, timeout=2), {"prompt": "a man"}, "/tmp")
+    snapshot = monitor.start().wait(timeout=30)
+    assert snapshot.done and snapshot.state == "failed"
+    assert "not reachable" in snapshot.message
+
+
+def test_code_summary_shows_what_was_read_and_what_was_not():
+    lines = summarize_code({
+        "attributes": {"age": 75.0, "nose.size": 0.6, "ancestry": {"asian": 1.0},
+                       "expression": "smile"},
+        "abstract": ["piercing eyes"], "ignored": ["blorf"],
+    })  # fmt: skip
+    text = " | ".join(lines)
+    assert "age 75" in text and "nose.size +0.60" in text and "ancestry asian 100%" in text
+    assert lines[-2:] == ["Not shaped: piercing eyes", "Not used: blorf"]
+    assert all(len(line) <= 48 for line in lines)
+    assert summarize_code({"attributes": {}}) == ["(nothing concrete: a neutral head)"]
+    assert summarize_code(None) == []

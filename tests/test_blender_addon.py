@@ -1,0 +1,109 @@
+"""The extension in real Blender (bpy 4.5): install, backend, generate, cancel, failures."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import build_addon
+from conftest import BLENDER_PYTHON, ROOT, require_tool
+from test_glb import ARKIT_52, REQUIRED_BONES
+
+
+@pytest.fixture(scope="module")
+def addon_report(tmp_path_factory):
+    require_tool(BLENDER_PYTHON, "the bpy 4.5 interpreter")
+    folder = tmp_path_factory.mktemp("addon")
+    zip_path = build_addon.build(folder / "dist")
+    report_path = folder / "report.json"
+    environment = {**os.environ, "BLENDER_USER_RESOURCES": str(folder / "blender-user")}
+    completed = subprocess.run(
+        [
+            str(BLENDER_PYTHON),
+            str(ROOT / "tests/blender/addon_session.py"),
+            str(zip_path),
+            sys.executable,
+            str(folder / "jobs"),
+            str(report_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env=environment,
+    )
+    assert report_path.exists(), completed.stderr[-3000:]
+    report = json.loads(report_path.read_text())
+    assert "exception" not in report, report["exception"]
+    return report
+
+
+@pytest.mark.blender
+def test_installs_and_enables_from_the_zip(addon_report):
+    assert addon_report["install"] == {"result": ["FINISHED"], "enabled": True}
+
+
+@pytest.mark.blender
+def test_local_backend_starts_on_a_free_loopback_port(addon_report):
+    assert "not running" in addon_report["check_before_start"]["error"]
+    start = addon_report["start"]
+    assert start["url"].startswith("http://127.0.0.1:")
+    assert start["health"]["pipelines"]["parametric"]["available"]
+
+
+@pytest.mark.blender
+def test_generate_imports_a_rigged_textured_head(addon_report):
+    generate = addon_report["generate"]
+    assert generate["result"] == ["FINISHED"] and generate["state"] == "succeeded"
+    objects = generate["objects"].values()
+    assert all(o["collections"] == ["HeadSculpt"] for o in objects)
+    armature = next(o for o in objects if o["type"] == "ARMATURE")
+    assert set(armature["bones"]) >= REQUIRED_BONES
+    assert armature["location"] == pytest.approx([1.0, 2.0, 0.5])  # at the 3D cursor
+    heads = [o for o in objects if o["type"] == "MESH" and len(o["shape_keys"]) == 53]
+    assert len(heads) == 1
+    head = heads[0]
+    assert set(head["shape_keys"]) - {"Basis"} == ARKIT_52
+    assert head["armature_modifier"] and len(head["images"]) >= 3
+    props = head["props"]
+    assert props["headsculpt_seed"] == "11" and props["headsculpt_mode"] == "parametric"
+    assert props["headsculpt_prompt"].startswith("a weathered fisherman")
+    assert props["headsculpt_backend_url"] == addon_report["start"]["url"]
+    code = json.loads(props["headsculpt_descriptive_code"])
+    assert code["attributes"]["age"] == 75 and code["ignored"] == ["blorf"]
+    assert any("Not used: blorf" in line for line in generate["code_lines"])
+    assert generate["preview"].endswith(".png")
+    assert sorted(generate["objects"]) == ["Armature", "Eyes", "Head", "Mouth"]
+
+
+@pytest.mark.blender
+def test_cancel_history_reimport_and_edit(addon_report):
+    assert addon_report["cancel"]["state"] == "cancelled"
+    assert addon_report["cancel"]["scene_state"] == "cancelled"
+    jobs = addon_report["history"]["jobs"]
+    assert [state for _, state, _ in jobs][:2] == ["cancelled", "succeeded"]  # newest first
+    assert jobs[1][2]  # the finished job shows its preview
+    reimported = addon_report["reimport"]["objects"]
+    assert len(reimported) == 4 and all(
+        o["collections"] == ["HeadSculpt"] for o in reimported.values()
+    )
+    assert "501" in addon_report["edit"]["error"] and "Parametric" in addon_report["edit"]["error"]
+
+
+@pytest.mark.blender
+def test_backend_down_is_reported_and_the_scene_kept(addon_report):
+    down = addon_report["backend_down"]
+    assert "not reachable" in down["check"] and "Start the backend" in down["check"]
+    assert "not reachable" in down["generate"]
+    assert down["scene_intact"] and "not reachable" in down["panel_error"]
+
+
+@pytest.mark.blender
+def test_disable_stops_the_backend_and_enable_starts_clean(addon_report):
+    assert addon_report["reenable"] == {
+        "backend_stopped": True,
+        "enabled": True,
+        "has_operator": True,
+        "scene_settings": True,
+    }
