@@ -21,7 +21,9 @@ def _icon(path: str) -> int:
 
 
 class HEADSCULPT_UL_history(bpy.types.UIList):
-    def draw_item(self, context, layout, data, item, icon, active_data, active_prop, index):
+    def draw_item(
+        self, context, layout, data, item, icon, active_data, active_prop, index=0, flt_flag=0
+    ):
         thumbnail = _icon(item.thumbnail)
         row = layout.row(align=True)
         if thumbnail:

@@ -92,6 +92,12 @@ def test_cancel_history_reimport_and_edit(addon_report):
 
 
 @pytest.mark.blender
+def test_panels_and_preferences_draw_with_real_names(addon_report):
+    # every property, operator, UI list and icon the draw code names exists in Blender
+    assert addon_report["draw"]["calls"] > 40
+
+
+@pytest.mark.blender
 def test_backend_down_is_reported_and_the_scene_kept(addon_report):
     down = addon_report["backend_down"]
     assert "not reachable" in down["check"] and "Start the backend" in down["check"]

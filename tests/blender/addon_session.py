@@ -64,6 +64,68 @@ def describe_objects(names):
     return out
 
 
+ICONS = set(bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items.keys())
+
+
+class CheckingLayout:
+    """Stands in for UILayout when drawing without a window: runs the panel's draw code and
+    checks every property, operator and icon it names against Blender's own registry."""
+
+    def __init__(self, seen):
+        self.seen = seen
+
+    def __getattr__(self, name):
+        def call(*args, **kwargs):
+            icon = kwargs.get("icon")
+            assert icon is None or icon in ICONS, f"unknown icon {icon}"
+            if name == "prop":
+                data, prop = args[0], args[1]
+                assert prop in data.bl_rna.properties, f"no property {prop}"
+            if name == "operator":
+                group, _, op = args[0].partition(".")
+                assert hasattr(getattr(bpy.ops, group), op), f"no operator {args[0]}"
+            if name == "template_list":
+                assert args[0] in dir(bpy.types), f"no UIList {args[0]}"
+            self.seen.append(name)
+            return self
+
+        return call
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+
+
+class PrefsView:
+    """The preferences with a checking layout (a real one exists only in a window)."""
+
+    def __init__(self, prefs, layout):
+        self.__dict__.update(_prefs=prefs, layout=layout)
+
+    def __getattr__(self, name):
+        return getattr(self._prefs, name)
+
+
+def draw_everything():
+    seen = []
+    panels = [
+        getattr(bpy.types, n)
+        for n in ("HEADSCULPT_PT_main", "HEADSCULPT_PT_history", "HEADSCULPT_PT_edit")
+    ]
+    for panel in panels:
+        holder = type("Holder", (), {"layout": CheckingLayout(seen)})()
+        panel.draw(holder, bpy.context)
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    mode_before = prefs.backend_mode
+    for mode in ("LOCAL", "BUNDLED", "REMOTE"):
+        prefs.backend_mode = mode
+        type(prefs).draw(PrefsView(prefs, CheckingLayout(seen)), bpy.context)
+    prefs.backend_mode = mode_before
+    ui_list = bpy.types.HEADSCULPT_UL_history
+    for item in bpy.context.scene.headsculpt.history:
+        ui_list.draw_item(None, bpy.context, CheckingLayout(seen), None, item, 0, None, "", 0, 0)
+    return seen
+
+
 try:
     result = bpy.ops.extensions.package_install_files(
         filepath=zip_path, repo="user_default", enable_on_install=True
@@ -113,6 +175,9 @@ try:
 
     bpy.ops.headsculpt.refresh_history()
     step("history", jobs=[(i.job_id, i.state, bool(i.thumbnail)) for i in settings.history])
+
+    settings.history_index = 0
+    step("draw", calls=len(draw_everything()))
 
     # Re-import the first job by id.
     first_job = report["generate"]["objects"] and next(
