@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import random
 import statistics
 import sys
 import tempfile
@@ -33,10 +34,30 @@ def run_job(client, prompt: str, quality: str) -> float:
     return time.perf_counter() - started
 
 
+def cancel_latency(client, k: int) -> float:
+    """Cancel a long job (16 heads, 2048², high-quality previews) at a random moment."""
+    job = client.post(
+        "/v1/jobs",
+        json={
+            "prompt": f"a {30 + k}-year-old man",
+            "variants": 16,
+            "texture_size": 2048,
+            "quality": "high",
+        },
+    ).json()
+    wait_for_job(client, job["id"], until=lambda s: s["state"] == "running" and s["progress"] > 0)
+    time.sleep(random.Random(k).uniform(0.0, 3.0))
+    started = time.perf_counter()
+    client.post(f"/v1/jobs/{job['id']}/cancel")
+    assert wait_for_job(client, job["id"])["state"] == "cancelled"
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=10)
     parser.add_argument("--burst", type=int, default=30)
+    parser.add_argument("--cancels", type=int, default=8)
     parser.add_argument("--quality", default="standard", choices=("draft", "standard", "high"))
     args = parser.parse_args()
     print(
@@ -61,6 +82,7 @@ def main() -> None:
         with ThreadPoolExecutor(max_workers=args.burst) as pool:
             burst = list(pool.map(one, range(args.burst)))
         elapsed = time.perf_counter() - started
+        cancels = [cancel_latency(client, k) for k in range(args.cancels)]
     latencies.sort()
     print(f"| measure (quality {args.quality}, 1024² texture, preview) | value |")
     print("|---|---|")
@@ -72,6 +94,11 @@ def main() -> None:
     print(f"| burst of {args.burst} submitted at once: all done after | {elapsed:.1f} s |")
     print(f"| burst throughput | {args.burst / elapsed * 60:.0f} jobs/min |")
     print(f"| burst: slowest submit → succeeded | {max(burst):.1f} s |")
+    print(
+        f"| cancel → cancelled, running 2048²/high job: median (n={len(cancels)}) | "
+        f"{statistics.median(cancels):.2f} s |"
+    )
+    print(f"| cancel → cancelled: slowest | {max(cancels):.2f} s |")
 
 
 if __name__ == "__main__":

@@ -86,13 +86,15 @@ class ParametricExecutor:
             result = pipeline.from_code(code, request.prompt, (seed + k) % 2**32, config,
                                         scaled_progress(step, 0.0, 0.6))  # fmt: skip
             stem = "head" if count == 1 else f"head_{k + 1}"
-            step("preview", 0.6)
             image = io.BytesIO()
-            result.preview(PREVIEW_SIZES[request.quality]).save(image, format="PNG")
-            step("save", 0.9)
-            outputs.add_file(f"{stem}.glb", result.glb)
-            outputs.add_file(f"{stem}.json", _json_bytes(result.sidecar()))
-            outputs.add_file(f"{stem}.png", image.getvalue())
+            preview = result.preview(PREVIEW_SIZES[request.quality],
+                                     scaled_progress(step, 0.6, 0.9))  # fmt: skip
+            preview.save(image, format="PNG")
+            files = {f"{stem}.glb": result.glb, f"{stem}.json": _json_bytes(result.sidecar()),
+                     f"{stem}.png": image.getvalue()}  # fmt: skip
+            for index, (name, data) in enumerate(files.items()):
+                step("save", 0.9 + 0.03 * index)  # each write is flushed to disk: a cancel point
+                outputs.add_file(name, data)
         progress("done", 1.0)
 
 

@@ -7,7 +7,6 @@ second per head once the head model is loaded.
 
 from __future__ import annotations
 
-import functools
 import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -73,9 +72,9 @@ class ParametricResult:
             "parameters": self.parameters,
         }
 
-    def preview(self, size: int = 512):
+    def preview(self, size: int = 512, progress: ProgressCallback = no_progress):
         """Front and three-quarter render (PIL image, 2·size × size)."""
-        return render_preview(self.mesh, size)
+        return render_preview(self.mesh, size, progress)
 
 
 def default_seed(prompt: str) -> int:
@@ -90,7 +89,7 @@ class ParametricPipeline:
         self.head = head
         self.parse = parse
         # Per texture size: what each texel is, and its detail noise (seconds to build).
-        self._texture_space = functools.lru_cache(maxsize=2)(self._build_texture_space)
+        self._texture_spaces: dict[int, tuple[SurfaceMaps, NoiseBank]] = {}
 
     @classmethod
     def from_defaults(cls) -> ParametricPipeline:
@@ -153,8 +152,8 @@ class ParametricPipeline:
 
         progress("texture", 0.4)
         skin = SkinParameters.from_code(identity, rng)
-        maps, noise = self._texture_space(config.texture_size)
-        textures = paint(skin, maps, noise, seed)
+        maps, noise = self.texture_space(config.texture_size, scaled_progress(progress, 0.2, 0.4))
+        textures = paint(skin, maps, noise, seed, scaled_progress(progress, 0.4, 0.8))
 
         progress("export", 0.8)
         glb = write_glb(self._asset(mesh, textures, prompt, seed))
@@ -174,9 +173,18 @@ class ParametricPipeline:
             parameters={"head": asdict(shape_parameters), "skin": asdict(skin)},
         )
 
-    def _build_texture_space(self, size: int) -> tuple[SurfaceMaps, NoiseBank]:
-        maps = build_surface_maps(self.head, size)
-        return maps, detail_noise(maps)
+    def texture_space(
+        self, size: int, progress: ProgressCallback = no_progress
+    ) -> tuple[SurfaceMaps, NoiseBank]:
+        """What each texel of a ``size``² texture is, and its detail noise.
+
+        Built on first use per size (seconds, reported to ``progress``), then kept.
+        """
+        if size not in self._texture_spaces:
+            maps = build_surface_maps(self.head, size, scaled_progress(progress, 0.0, 0.6))
+            noise = detail_noise(maps, scaled_progress(progress, 0.6, 1.0))
+            self._texture_spaces[size] = (maps, noise)
+        return self._texture_spaces[size]
 
     def _asset(self, mesh: HeadMesh, textures: PBRTextures, prompt: str, seed: int) -> HeadAsset:
         topology = self.head.topology

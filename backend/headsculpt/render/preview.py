@@ -13,12 +13,14 @@ import numpy as np
 import torch
 from PIL import Image
 
+from headsculpt.progress import ProgressCallback, no_progress
 from headsculpt.render.camera import Camera, framing_distance, orbit_camera
 from headsculpt.render.colour import linear_to_srgb, srgb_to_linear
 from headsculpt.render.rasterizer import interpolate, rasterize, sample_texture
 
 PREVIEW_VIEWS: tuple[tuple[str, float], ...] = (("front", 0.0), ("three-quarter", 35.0))
-_SUPERSAMPLE = 2
+_SUPERSAMPLE = 2  # for previews up to _SUPERSAMPLE_UP_TO pixels; larger ones are sharp enough
+_SUPERSAMPLE_UP_TO = 512
 # (direction toward the light, linear RGB intensity)
 _LIGHTS = (
     ((-0.55, -0.75, 0.45), (1.00, 0.95, 0.88)),
@@ -42,7 +44,8 @@ class TexturedMesh:
 
 def render_view(mesh: TexturedMesh, camera: Camera, size: int) -> np.ndarray:
     """One (size, size, 3) uint8 sRGB image of ``mesh`` seen by ``camera``."""
-    full = size * _SUPERSAMPLE
+    factor = _SUPERSAMPLE if size <= _SUPERSAMPLE_UP_TO else 1
+    full = size * factor
     vertices = torch.from_numpy(mesh.vertices).float()
     triangles = torch.from_numpy(mesh.triangles).long()
     raster = rasterize(camera.to_clip(vertices), triangles, full, full)
@@ -71,23 +74,25 @@ def render_view(mesh: TexturedMesh, camera: Camera, size: int) -> np.ndarray:
     background = _background(full)
     image = raster.to_image(radiance.clamp(0.0, 1.0))
     image = torch.where(raster.coverage[..., None], image, background)
-    image = image.view(size, _SUPERSAMPLE, size, _SUPERSAMPLE, 3).mean(dim=(1, 3))
+    image = image.view(size, factor, size, factor, 3).mean(dim=(1, 3))
     srgb_out = linear_to_srgb(image)
     return (srgb_out * 255.0 + 0.5).clamp(0, 255).to(torch.uint8).numpy()
 
 
-def render_preview(mesh: TexturedMesh, size: int = 512) -> Image.Image:
-    """Front and three-quarter views side by side (2·size × size)."""
+def render_preview(
+    mesh: TexturedMesh, size: int = 512, progress: ProgressCallback = no_progress
+) -> Image.Image:
+    """Front and three-quarter views side by side (2·size × size); reports each view."""
     head = mesh.vertices
     low, high = head.min(0), head.max(0)
     target = tuple(float(c) for c in (low + high) / 2.0)
     radius = float(np.linalg.norm(high - low)) / 2.0
     fov = 28.0
     distance = framing_distance(radius, fov, margin=0.95)
-    views = [
-        render_view(mesh, orbit_camera(azimuth, 5.0, distance, target, fov), size)
-        for _, azimuth in PREVIEW_VIEWS
-    ]
+    views = []
+    for index, (_, azimuth) in enumerate(PREVIEW_VIEWS):
+        progress("preview", index / len(PREVIEW_VIEWS))
+        views.append(render_view(mesh, orbit_camera(azimuth, 5.0, distance, target, fov), size))
     return Image.fromarray(np.concatenate(views, axis=1))
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
+from headsculpt.progress import ProgressCallback, no_progress
+
 _LATTICE = 48  # lattice cells per tile; the tile repeats (mirrored) beyond that
 _FIELDS_PER_BAND = 6
 
@@ -50,11 +52,16 @@ def solid_noise(positions: torch.Tensor, band: NoiseBand, fields: int, seed: int
 class NoiseBank:
     """Independent noise fields per band, sampled once at fixed positions."""
 
-    def __init__(self, positions: torch.Tensor, bands: dict[str, NoiseBand]) -> None:
-        self._fields = {
-            name: solid_noise(positions, band, _FIELDS_PER_BAND, seed=index)
-            for index, (name, band) in enumerate(sorted(bands.items()))
-        }
+    def __init__(
+        self,
+        positions: torch.Tensor,
+        bands: dict[str, NoiseBand],
+        progress: ProgressCallback = no_progress,
+    ) -> None:
+        self._fields = {}
+        for index, (name, band) in enumerate(sorted(bands.items())):
+            progress("prepare", index / len(bands))  # seconds per band at 2048²
+            self._fields[name] = solid_noise(positions, band, _FIELDS_PER_BAND, seed=index)
 
     def draw(self, band: str, seed: int, channels: int = 1) -> torch.Tensor:
         """(N, channels) noise of ``band`` for ``seed``; channels are independent."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from headsculpt.progress import ProgressCallback, no_progress
 from headsculpt.render.colour import linear_to_srgb, srgb_to_linear
 from headsculpt.texture.noise import NoiseBand, NoiseBank
 from headsculpt.texture.skin_parameters import SKIN_TONES, SkinParameters
@@ -36,9 +37,9 @@ DETAIL_BANDS = {
 }
 
 
-def detail_noise(maps: SurfaceMaps) -> NoiseBank:
+def detail_noise(maps: SurfaceMaps, progress: ProgressCallback = no_progress) -> NoiseBank:
     """The noise bank for one UV layout (slow: build once per texture size)."""
-    return NoiseBank(maps.position, DETAIL_BANDS)
+    return NoiseBank(maps.position, DETAIL_BANDS, progress)
 
 
 @dataclass
@@ -51,10 +52,19 @@ class PBRTextures:
 
 
 def paint(
-    parameters: SkinParameters, maps: SurfaceMaps, noise: NoiseBank, seed: int
+    parameters: SkinParameters,
+    maps: SurfaceMaps,
+    noise: NoiseBank,
+    seed: int,
+    progress: ProgressCallback = no_progress,
 ) -> PBRTextures:
-    """Paint the head's textures for ``parameters``; deterministic for a seed."""
+    """Paint the head's textures for ``parameters``; deterministic for a seed.
+
+    ``progress`` hears about each layer (base colour, roughness, normal), so a
+    cancel reaches a 2048² paint between layers.
+    """
     r = maps.regions
+    progress("texture", 0.0)
     mottled = noise.draw("mottled", seed, channels=4)
     fine = noise.draw("fine", seed, channels=4)
 
@@ -96,17 +106,18 @@ def paint(
     eyes = maps.is_part("eyes")
     colour = torch.where(eyes[:, None], _eye_colour(parameters, maps, fine), colour)
 
+    progress("texture", 0.4)
     roughness = 0.52 + 0.06 * mottled[:, 3] + 0.05 * fine[:, 3] + 0.12 * ageing
     roughness = roughness - 0.12 * r["nose"] - 0.06 * r["forehead"] - 0.15 * r["lips"]
     roughness = roughness + 0.2 * r["beard"] * parameters.beard
     roughness = torch.where(eyes, torch.tensor(0.06), roughness).clamp(0.04, 1.0)
 
     height = _height(parameters, maps, fine, ageing)
-    return PBRTextures(
-        base_color=_to_srgb8(maps.to_image(colour.clamp(0.0, 1.0))),
-        metallic_roughness=_metallic_roughness(maps.to_image(roughness[:, None])[..., 0]),
-        normal=_normal_map(maps.to_image(height[:, None])[..., 0], maps.metres_per_texel),
-    )
+    base_color = _to_srgb8(maps.to_image(colour.clamp(0.0, 1.0)))
+    progress("texture", 0.7)
+    metallic_roughness = _metallic_roughness(maps.to_image(roughness[:, None])[..., 0])
+    normal = _normal_map(maps.to_image(height[:, None])[..., 0], maps.metres_per_texel)
+    return PBRTextures(base_color, metallic_roughness, normal)
 
 
 def _eye_colour(parameters: SkinParameters, maps: SurfaceMaps, fine: torch.Tensor):

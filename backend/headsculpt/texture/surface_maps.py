@@ -24,6 +24,7 @@ import torch
 from PIL import Image
 
 from headsculpt.prior.head_model import PART_NAMES, HeadModel, HeadParameters
+from headsculpt.progress import ProgressCallback, no_progress
 from headsculpt.render.rasterizer import interpolate, rasterize, uv_to_clip
 
 _SEGMENTATION_COLOURS = {
@@ -57,8 +58,14 @@ class SurfaceMaps:
         return compact[self.fill_from].view(self.size, self.size, -1)
 
 
-def build_surface_maps(head: HeadModel, size: int) -> SurfaceMaps:
-    """Rasterize the neutral head into its UV layout and derive the regions."""
+def build_surface_maps(
+    head: HeadModel, size: int, progress: ProgressCallback = no_progress
+) -> SurfaceMaps:
+    """Rasterize the neutral head into its UV layout and derive the regions.
+
+    Seconds at 2048², so it reports (and can be cancelled) between its steps.
+    """
+    progress("prepare", 0.0)
     topology = head.topology
     neutral = head(HeadParameters())
     triangles = torch.from_numpy(topology.triangles).long()
@@ -71,13 +78,17 @@ def build_surface_maps(head: HeadModel, size: int) -> SurfaceMaps:
         texels = interpolate(values[:, None] if flat else values, raster, triangles).float()
         return texels[:, 0] if flat else texels
 
+    progress("prepare", 0.15)
     position = texel_values(neutral.vertices)
     normal = torch.nn.functional.normalize(texel_values(neutral.normals), dim=1)
+    progress("prepare", 0.3)
     source_uv = texel_values(topology.source_uv)
     part = torch.from_numpy(topology.triangle_part.astype(np.int64))[raster.triangle_ids]
 
+    progress("prepare", 0.4)
     landmarks = _Landmarks.from_head(head, neutral)
     regions = _regions(head, neutral, texel_values, source_uv, position, normal, landmarks)
+    progress("prepare", 0.7)
     eye_angle = torch.zeros(len(position))
     for side in ("L", "R"):
         centre, gaze = landmarks.eye_centre[side], landmarks.eye_gaze[side]
@@ -87,6 +98,7 @@ def build_surface_maps(head: HeadModel, size: int) -> SurfaceMaps:
                                                              torch.sign(centre[0]))  # fmt: skip
         eye_angle = torch.where(on_this_eye, angle, eye_angle)
 
+    progress("prepare", 0.8)
     return SurfaceMaps(
         size=size,
         pixels=raster.pixels,
