@@ -22,7 +22,18 @@ from benchmarks.parser_eval_set import EvalCase, generate_cases  # noqa: E402
 from headsculpt.descriptive_code import DescriptiveCode  # noqa: E402
 from headsculpt.text.parser import DescriptionParser  # noqa: E402
 
-STATED_ONLY = ("age", "ancestry")
+# Artist-style texts full of words outside the vocabulary (hair, props, jobs, moods):
+# timed only, as the worst case for the encoder path.
+FREE_FORM = [
+    "A grizzled sea captain with a salt-and-pepper beard, deep crow's feet and a crooked nose",
+    "an overweight middle-aged accountant with a double chin, thinning hair and round glasses",
+    "a menacing orc-like brute with a heavy brow ridge, flat wide nose and an underbite",
+    "a stern Victorian headmistress with a long narrow face and eyes behind pince-nez",
+    "a dreamy bohemian painter, paint-flecked stubble, soulful droopy eyes, a beaky nose",
+    "cyberpunk street kid, shaved sides, sharp jawline, tired raccoon eyes, nose ring",
+    "a jolly baker with rosy apple cheeks, flour-dusted eyebrows and a gap-toothed grin",
+    "weather-worn Andean shepherd, sun-creased skin, hawkish profile, obsidian-dark eyes",
+]
 
 
 def age_group(years: float) -> str:
@@ -88,6 +99,12 @@ def main() -> None:
         reader(case.text)
         fresh_times.append(time.perf_counter() - started)
 
+    free_times = []
+    for text in FREE_FORM:
+        started = time.perf_counter()
+        reader(text)
+        free_times.append(time.perf_counter() - started)
+
     result = score(cases, codes)
     hits, spurious = result["hits"], result["spurious"]
     print(f"split: {args.split}, {len(cases)} descriptions, parser load {load_s:.1f} s")
@@ -133,6 +150,11 @@ def main() -> None:
     print(
         f"warm parse, new text: median {statistics.median(fresh_ms):.1f} ms, "
         f"p95 {fresh_ms[int(0.95 * len(fresh_ms))]:.1f} ms, max {fresh_ms[-1]:.1f} ms"
+    )
+    print(
+        f"warm parse, free-form artist texts (n={len(FREE_FORM)}, many unknown words): "
+        f"median {statistics.median(free_times) * 1000:.1f} ms, "
+        f"max {max(free_times) * 1000:.1f} ms"
     )
     for text, name, want, got in result["failures"][: args.show_failures]:
         print(f"  {name}: want {want}, got {got} :: {text}")

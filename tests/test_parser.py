@@ -140,3 +140,10 @@ def test_prototype_embeddings_are_cached_on_disk_and_rebuilt_when_broken(
     third = PrototypeIndex(encoder)  # rebuilt, not crashed
     assert np.allclose(first._impressions, third._impressions, atol=1e-5)
     assert third.nearest("beaky nose", "nose").values == {"nose.hump": 0.6}
+
+
+def test_known_words_on_unknown_things_are_not_guessed(description_parser):
+    code = description_parser("a man with small round glasses and an underbite")
+    assert "weight" not in code.attributes  # "small" describes the glasses, not the man
+    assert code.attributes["chin.prominence"] > 0
+    assert "glasses" in " ".join(code.abstract) and "small" in code.ignored

@@ -149,6 +149,9 @@ class _Query:
     noun: str
     scale: float
     negated: bool
+    # Holds a word the vocabulary knows but could not attach here ("small" in "small
+    # round glasses"): the encoder is not asked to guess what else it might mean.
+    has_known_word: bool = False
 
 
 @dataclass
@@ -194,7 +197,8 @@ class DescriptionParser:
         self.index.warm([_query_text(q) for q in queries])
         for query in queries:
             phrase = _query_text(query)  # a person query has no noun: just its words
-            match = self.index.nearest(phrase, query.region)
+            guess = query.region != PERSON or not query.has_known_word
+            match = self.index.nearest(phrase, query.region) if guess else None
             if match is not None:
                 values = _apply_modifiers(match.values, query.scale, query.negated)
                 if values:
@@ -441,6 +445,8 @@ class _ClauseReader:
                 self._state(item, item.start, item.end, {"age": _clip_age(item.years)})
             elif item.kind == "descriptor":
                 target = self._target(item, n, nouns, about_person, points_back)
+                if target and target[0] == PERSON and _describes_a_thing(clause, n):
+                    target = None  # "small round glasses": about the glasses, not the person
                 if target is None:
                     unknown.append(item)
                     continue
@@ -527,6 +533,7 @@ class _ClauseReader:
                 noun=noun if region != PERSON else "",
                 scale=scale,
                 negated=negated,
+                has_known_word=any(item.kind == "descriptor" for item in unknown),
             )
         )
 
@@ -557,6 +564,20 @@ class _ClauseReader:
 def _adjacent(between: list[_Item]) -> bool:
     """Whether only adjectives and intensity words separate a word from a noun."""
     return all(item.kind in ("descriptor", "modifier", "unknown") for item in between)
+
+
+def _describes_a_thing(clause: list[_Item], n: int) -> bool:
+    """Whether the words after position n, up to the first non-adjective, name a thing the
+    vocabulary lists as a feature we cannot shape (glasses, hat, scar)."""
+    for item in clause[n + 1 :]:
+        if item.kind == "unknown":
+            return item.words in _THINGS or item.words.rstrip("s") in _THINGS
+        if item.kind not in ("descriptor", "modifier"):
+            return False
+    return False
+
+
+_THINGS = frozenset(lexicon.IMPRESSIONS)
 
 
 def _is_noun_at(nouns, n: int) -> bool:

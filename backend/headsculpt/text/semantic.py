@@ -84,6 +84,7 @@ class PrototypeIndex:
         texts = [p.text for region in self._prototypes for p in self._prototypes[region]]
         texts += [f"looks {w}" for w in lexicon.IMPRESSIONS]
         embedded = dict(zip(texts, _embed_with_disk_cache(encoder, texts), strict=True))
+        encoder.encode(["warm up the encoder"])  # its first call is slow; not the user's
         for region, prototypes in self._prototypes.items():
             self._matrices[region] = np.stack([embedded[p.text] for p in prototypes])
         self._impressions = np.stack([embedded[f"looks {w}"] for w in lexicon.IMPRESSIONS])
