@@ -80,7 +80,8 @@ class Session:
                 backend = LocalBackend(wanted, settings.data_dir, settings.log_path)
                 backend.start()
                 self.local_backend = backend
-        return BackendClient(backend.wait_ready())
+        # Without ``start`` the caller may be the main thread: never wait long there.
+        return BackendClient(backend.wait_ready(timeout=300.0 if start else 2.0))
 
     def stop_backend(self) -> None:
         with self.lock:

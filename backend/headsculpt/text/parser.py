@@ -50,6 +50,8 @@ _SOFT_CLAUSE_WORDS = frozenset({"has", "have", "having", "is", "are", "was", "we
 _RELATIVE_WORDS = frozenset({"that", "which", "whose"})
 _DETERMINERS = frozenset({"a", "an", "the", "his", "her", "their", "its", "my", "your",
                           "some", "no", "this", "that", "these", "those"})  # fmt: skip
+# Features we cannot shape, named as nouns ("glasses", "hat", "scar").
+_THINGS = frozenset(lexicon.IMPRESSIONS)
 _SENTENCE_MARKS = frozenset({".", "!", "?", ";"})
 _PUNCTUATION = frozenset({".", ",", ";", ":", "!", "?", "(", ")", "[", "]", "/"})
 _YEAR_WORDS = frozenset({"year", "years", "yr", "yrs", "yo", "y/o"})
@@ -575,9 +577,6 @@ def _describes_a_thing(clause: list[_Item], n: int) -> bool:
         if item.kind not in ("descriptor", "modifier"):
             return False
     return False
-
-
-_THINGS = frozenset(lexicon.IMPRESSIONS)
 
 
 def _is_noun_at(nouns, n: int) -> bool:
