@@ -150,9 +150,10 @@ class ParametricPipeline:
         shape_parameters = head_parameters(identity, rng, config.variation)
         mesh = self.head(shape_parameters)
 
+        # First use of a texture size prepares its texture space (reported as 0.2–0.4).
+        maps, noise = self.texture_space(config.texture_size, scaled_progress(progress, 0.2, 0.4))
         progress("texture", 0.4)
         skin = SkinParameters.from_code(identity, rng)
-        maps, noise = self.texture_space(config.texture_size, scaled_progress(progress, 0.2, 0.4))
         textures = paint(skin, maps, noise, seed, scaled_progress(progress, 0.4, 0.8))
 
         progress("export", 0.8)
