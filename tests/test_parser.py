@@ -147,3 +147,10 @@ def test_known_words_on_unknown_things_are_not_guessed(description_parser):
     assert "weight" not in code.attributes  # "small" describes the glasses, not the man
     assert code.attributes["chin.prominence"] > 0
     assert "glasses" in " ".join(code.abstract) and "small" in code.ignored
+
+
+def test_absence_bare_ages_and_self_naming_phrases(description_parser):
+    a = description_parser("a bald man with no eyebrows, about sixty, with dark circles").attributes
+    assert a["eyebrows.thickness"] == -1.0 and a["age"] == 60 and a["eyes.bags"] > 0
+    assert description_parser("He is 45 and has 2 eyes").attributes["age"] == 45
+    assert description_parser("a receding hairline").attributes["forehead.height"] > 0

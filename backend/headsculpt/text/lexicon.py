@@ -109,6 +109,16 @@ REGION_PRESENCE: dict[str, Values] = {
 }
 
 
+# Region nouns that, negated, mean the feature is missing ("no eyebrows", "without a beard").
+REGION_ABSENCE: dict[str, Values] = {
+    "eyebrows": {"eyebrows.thickness": -1.0},
+    "beard": {"beard": -1.0},
+    "freckles": {"skin.freckles": -PLAIN},
+    "wrinkles": {"skin.wrinkles": -PLAIN},
+    "bags": {"eyes.bags": -PLAIN},
+}
+
+
 def _amounts(attribute: str) -> dict[str, Values]:
     """How much of a countable feature: "deep wrinkles", "a few freckles"."""
     return {
@@ -452,6 +462,8 @@ PERSON_DESCRIPTORS: dict[str, Values] = _merged(
     _same({"expression": "fear"}, "afraid", "scared", "frightened", "terrified",
           "fearful", "horrified", "panicked", "fear", "petrified", "anxious", "nervous",
           "alarmed", "worried", "spooked", "panicking", "trembling", "timid"),
+    _same({"forehead.height": PLAIN}, "receding hairline", "high hairline", "balding temples"),
+    _same({"forehead.height": -PLAIN}, "low hairline"),
     _same({"chin.prominence": PLAIN}, "underbite", "prognathous", "jutting jaw", "lantern-jawed"),
     _same({"chin.prominence": -PLAIN}, "overbite", "chinless", "weak-chinned"),
     _same({"expression": "neutral"}, "neutral", "expressionless", "blank", "impassive",

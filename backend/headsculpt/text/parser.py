@@ -39,28 +39,104 @@ MAX_DESCRIPTION_CHARS = 2000
 _MAX_PHRASE_WORDS = 5
 
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*|[.,;:!?()\[\]/]")
-_CLAUSE_WORDS = frozenset({
-    "and", "but", "with", "while", "who", "whose", "which", "that", "whereas", "although",
-    "though", "plus", "yet", "or", "has", "have", "having", "is", "are", "was", "were",
-})  # fmt: skip
+_CLAUSE_WORDS = frozenset(
+    {
+        "and",
+        "but",
+        "with",
+        "while",
+        "who",
+        "whose",
+        "which",
+        "that",
+        "whereas",
+        "although",
+        "though",
+        "plus",
+        "yet",
+        "or",
+        "has",
+        "have",
+        "having",
+        "is",
+        "are",
+        "was",
+        "were",
+    }
+)
 # Of the clause words, these only separate when a region noun follows them ("is" in
 # "the nose is long" must not cut "nose" from "long").
 _SOFT_CLAUSE_WORDS = frozenset({"has", "have", "having", "is", "are", "was", "were"})
 # After these a clause continues the noun before them ("a nose that is long").
 _RELATIVE_WORDS = frozenset({"that", "which", "whose"})
-_DETERMINERS = frozenset({"a", "an", "the", "his", "her", "their", "its", "my", "your",
-                          "some", "no", "this", "that", "these", "those"})  # fmt: skip
+_DETERMINERS = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "his",
+        "her",
+        "their",
+        "its",
+        "my",
+        "your",
+        "some",
+        "no",
+        "this",
+        "that",
+        "these",
+        "those",
+    }
+)
 # Features we cannot shape, named as nouns ("glasses", "hat", "scar").
 _THINGS = frozenset(lexicon.IMPRESSIONS)
 _SENTENCE_MARKS = frozenset({".", "!", "?", ";"})
 _PUNCTUATION = frozenset({".", ",", ";", ":", "!", "?", "(", ")", "[", "]", "/"})
+# A bare number right after these is an age.
+_AGE_CUES = frozenset(
+    {
+        "about",
+        "around",
+        "roughly",
+        "approximately",
+        "nearly",
+        "almost",
+        "maybe",
+        "perhaps",
+        "is",
+        "looks",
+        "look",
+        "looking",
+        "turned",
+        "turning",
+        "over",
+        "under",
+    }
+)
 _YEAR_WORDS = frozenset({"year", "years", "yr", "yrs", "yo", "y/o"})
 _AGE_COMPOUND = re.compile(r"^(.+?)-(?:years?|yrs?)(?:-old)?$")
 _DECADE_COMPOUND = re.compile(r"^(early|mid|late)-(.+)$")
-_GENDER_SUFFIXES = (("woman", -lexicon.STRONG), ("women", -lexicon.STRONG),
-                    ("man", lexicon.STRONG), ("men", lexicon.STRONG))  # fmt: skip
-_NOT_GENDERED = frozenset({"human", "humans", "german", "germans", "roman", "romans",
-                           "shaman", "ottoman", "talisman", "caiman", "cayman"})  # fmt: skip
+_GENDER_SUFFIXES = (
+    ("woman", -lexicon.STRONG),
+    ("women", -lexicon.STRONG),
+    ("man", lexicon.STRONG),
+    ("men", lexicon.STRONG),
+)
+_NOT_GENDERED = frozenset(
+    {
+        "human",
+        "humans",
+        "german",
+        "germans",
+        "roman",
+        "romans",
+        "shaman",
+        "ottoman",
+        "talisman",
+        "caiman",
+        "cayman",
+    }
+)
 
 
 @dataclass
@@ -204,8 +280,7 @@ class DescriptionParser:
             if match is not None:
                 values = _apply_modifiers(match.values, query.scale, query.negated)
                 if values:
-                    note = (f"read as '{match.prototype.text}' "
-                            f"(similarity {match.similarity:.2f})")  # fmt: skip
+                    note = f"read as '{match.prototype.text}' (similarity {match.similarity:.2f})"
                     reading.statements.append(
                         _Statement(query.order, query.start, query.end, values, note)
                     )
@@ -257,6 +332,9 @@ def _read_age(tokens: list[_Token], i: int) -> tuple[float, int] | None:
     if number is not None and following[:1] and following[0] in _YEAR_WORDS:
         used = 3 if following[1:2] == ["old"] else 2  # "45 years old"
         return number, used
+    previous = tokens[i - 1].text if i > 0 else ""
+    if number is not None and previous in _AGE_CUES and 1 <= number <= 100:
+        return number, 1  # "she looks about sixty", "he is 45"
     if word in ("aged", "age", "ages"):  # "aged 60", "age of 60"
         offset = 2 if following[:1] == ["of"] else 1
         if len(following) >= offset and _number(following[offset - 1]) is not None:
@@ -368,7 +446,7 @@ def _classify_plain_word(token: _Token) -> _Item:
     if word in _CLAUSE_WORDS:
         return _Item("boundary", token.start, token.end, word)
     plural_of_filler = word.endswith("s") and word[:-1] in lexicon.FUNCTION_WORDS  # "tips"
-    if word in lexicon.FUNCTION_WORDS or plural_of_filler:
+    if word in lexicon.FUNCTION_WORDS or plural_of_filler or word.isdigit():
         return _Item("filler", token.start, token.end, word)
     return _Item("unknown", token.start, token.end, word)
 
@@ -422,8 +500,9 @@ class _ClauseReader:
         def flush_unknown(position: int) -> None:
             nonlocal unknown
             if unknown:
-                self._queue_unknown(clause, unknown, nouns, position, scale, negated,
-                                    about_person, points_back)  # fmt: skip
+                self._queue_unknown(
+                    clause, unknown, nouns, position, scale, negated, about_person, points_back
+                )
                 unknown = []
 
         for n, item in enumerate(clause):
@@ -473,11 +552,20 @@ class _ClauseReader:
                     self._remember(region, noun)
                 scale, comparison, modifier_start = 1.0, 0.0, None
         flush_unknown(len(clause))
-        for n, item in nouns:  # "a beard", "no beard"
+        for n, item in nouns:  # "a beard", "no beard", "no eyebrows"
+            if n in attached_nouns or item.kind != "region":
+                continue
             presence = lexicon.REGION_PRESENCE.get(item.region)
-            if presence and n not in attached_nouns and item.kind == "region":
-                self._state(item, modifier_start or item.start, item.end,
-                            _apply_modifiers(presence, 1.0, negated))  # fmt: skip
+            absence = lexicon.REGION_ABSENCE.get(item.region) if negated else None
+            if absence:
+                self._state(item, modifier_start or item.start, item.end, dict(absence))
+            elif presence:
+                self._state(
+                    item,
+                    modifier_start or item.start,
+                    item.end,
+                    _apply_modifiers(presence, 1.0, negated),
+                )
         if nouns:
             n, item = nouns[-1]
             self._remember(item.region, item.words)
@@ -485,6 +573,7 @@ class _ClauseReader:
     def _target(self, item: _Item, n: int, nouns, about_person: bool, points_back: bool):
         """(region or PERSON, index of the noun it attaches to) for descriptor ``item``."""
         meanings = item.entry.meanings
+        nouns = [(m, noun) for m, noun in nouns if m != n]  # "dark circles" names itself
         after = [(m, noun) for m, noun in nouns if m > n and noun.region in meanings]
         before = [(m, noun) for m, noun in reversed(nouns) if m < n and noun.region in meanings]
         if after:
@@ -506,8 +595,9 @@ class _ClauseReader:
             return PERSON, None
         return None
 
-    def _queue_unknown(self, clause, unknown, nouns, position, scale, negated,
-                       about_person, points_back) -> None:  # fmt: skip
+    def _queue_unknown(
+        self, clause, unknown, nouns, position, scale, negated, about_person, points_back
+    ) -> None:
         """Send a run of unknown words to the encoder, aimed at their region."""
         first = clause.index(unknown[0])
         last = clause.index(unknown[-1])
@@ -516,8 +606,11 @@ class _ClauseReader:
         after = [
             (m, noun) for m, noun in nouns if m >= position and _adjacent(clause[last + 1 : m])
         ]
-        before = [(m, noun) for m, noun in reversed(nouns)
-                  if m < first and _adjacent(clause[m + 1 : first])]  # fmt: skip
+        before = [
+            (m, noun)
+            for m, noun in reversed(nouns)
+            if m < first and _adjacent(clause[m + 1 : first])
+        ]
         if after or before:
             region, noun = (after or before)[0][1].region, (after or before)[0][1].words
         elif not nouns and self.last_region and points_back:
@@ -613,8 +706,11 @@ def _merge_adjective_lists(
 
     def descriptors_only(clause: list[_Item]) -> bool:
         """Only adjectives (and maybe a leading pronoun): "a long,", "They have thin,"."""
-        content = [i for i in clause if i.kind not in ("boundary", "sentence")
-                   and i.words not in _DETERMINERS]  # fmt: skip
+        content = [
+            i
+            for i in clause
+            if i.kind not in ("boundary", "sentence") and i.words not in _DETERMINERS
+        ]
         if content and content[0].kind == "pronoun":
             content = content[1:]
         if not content or sum(i.kind == "unknown" for i in content) > 1 or len(content) > 3:
@@ -644,8 +740,13 @@ def _merge_adjective_lists(
         if feeds_next[index] and previous_closing not in _RELATIVE_WORDS:
             carry += [item for item in clause if item.kind not in ("boundary", "sentence")]
             continue
-        merged.append((carry + clause, previous_closing == "who",
-                       previous_closing in _RELATIVE_WORDS and not carry))  # fmt: skip
+        merged.append(
+            (
+                carry + clause,
+                previous_closing == "who",
+                previous_closing in _RELATIVE_WORDS and not carry,
+            )
+        )
         carry = []
         previous_closing = closing(clause)
     return merged
@@ -704,11 +805,13 @@ def _assemble(text: str, reading: _ClauseReader) -> DescriptiveCode:
     phrases: list[Phrase] = []
     setter: dict[str, str] = {}
     for statement in sorted(reading.statements, key=lambda s: s.order):
-        values = {k: (round(v, 3) if isinstance(v, float) else v)
-                  for k, v in statement.values.items()}  # fmt: skip
+        values = {
+            k: (round(v, 3) if isinstance(v, float) else v) for k, v in statement.values.items()
+        }
         span = text[statement.start : statement.end]
-        overridden = [f"{k} from '{setter[k]}'" for k in values
-                      if k in setter and attributes[k] != values[k]]  # fmt: skip
+        overridden = [
+            f"{k} from '{setter[k]}'" for k in values if k in setter and attributes[k] != values[k]
+        ]
         notes = [statement.note] if statement.note else []
         if overridden:
             notes.append("overrides " + ", ".join(overridden))
@@ -721,9 +824,15 @@ def _assemble(text: str, reading: _ClauseReader) -> DescriptiveCode:
         if votes != 0:
             item = reading.pronoun_gender[0][0]
             attributes["gender"] = float(np.sign(votes) * lexicon.PLAIN)
-            phrases.append(Phrase(text[item.start : item.end], item.start, item.end,
-                                  {"gender": attributes["gender"]},
-                                  "implied by pronouns"))  # fmt: skip
+            phrases.append(
+                Phrase(
+                    text[item.start : item.end],
+                    item.start,
+                    item.end,
+                    {"gender": attributes["gender"]},
+                    "implied by pronouns",
+                )
+            )
     return DescriptiveCode(
         attributes=attributes,
         abstract=list(dict.fromkeys(reading.abstract)),
