@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 import time
 from pathlib import Path
 
 from headsculpt import __version__
+from headsculpt.files import png_bytes, write_atomically
 
 
 def _progress_bar(stream=sys.stderr):
@@ -69,17 +69,15 @@ def _write_result(result, out: Path, preview: str | None, suffix: str) -> list[P
     """GLB, JSON sidecar and (optionally) preview PNG; "head.glb" + "_2" → "head_2.glb"."""
     glb = out.with_name(f"{out.stem}{suffix}{out.suffix}")
     glb.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(glb, result.glb)
+    write_atomically(glb, result.glb)
     sidecar = glb.with_suffix(".json")
-    _write_atomically(sidecar, json.dumps(result.sidecar(), indent=2).encode("utf-8"))
+    write_atomically(sidecar, json.dumps(result.sidecar(), indent=2).encode("utf-8"))
     written = [glb, sidecar]
     if preview:
         image = Path(preview)
         image = image.with_name(f"{image.stem}{suffix}{image.suffix or '.png'}")
         image.parent.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        result.preview().save(buffer, format="PNG")
-        _write_atomically(image, buffer.getvalue())
+        write_atomically(image, png_bytes(result.preview()))
         written.append(image)
     return written
 
@@ -120,13 +118,6 @@ def _print_code(code, as_json: bool) -> None:
     if code.ignored:
         print(f"ignored: {', '.join(code.ignored)}")
     print()
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write next to the target, then rename: a crash never leaves half a file."""
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_bytes(data)
-    temporary.replace(path)
 
 
 def build_parser() -> argparse.ArgumentParser:

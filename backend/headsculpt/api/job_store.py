@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from headsculpt.api.schemas import FINISHED_STATES, JobRequest, JobStatus, OutputFile
+from headsculpt.files import write_atomically
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _MEDIA_TYPES = {".glb": "model/gltf-binary", ".json": "application/json", ".png": "image/png"}
@@ -35,16 +36,6 @@ class UnknownJobError(KeyError):
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write beside ``path`` and rename over it; flushed to disk before the rename."""
-    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
-    with open(partial, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
 
 
 def is_safe_file_name(name: str) -> bool:

@@ -12,15 +12,15 @@ Whatever outputs a job wrote before it stopped stay in its folder.
 
 from __future__ import annotations
 
-import io
 import logging
 import queue
 import threading
 import traceback
 
 from headsculpt.api.executors import Executor, JobOutputs, pipeline_name
-from headsculpt.api.job_store import JobStore, UnknownJobError, now, write_atomically
+from headsculpt.api.job_store import JobStore, UnknownJobError, now
 from headsculpt.api.schemas import JobStatus
+from headsculpt.files import png_bytes, write_atomically
 from headsculpt.progress import Cancelled
 
 log = logging.getLogger("headsculpt.api")
@@ -159,9 +159,7 @@ class JobRunner:
                 self._cancel.pop(job_id, None)
 
     def _save_preview(self, job_id: str, preview) -> None:
-        buffer = io.BytesIO()
-        preview.save(buffer, format="PNG")
-        self.store.add_output(job_id, "progress.png", buffer.getvalue())
+        self.store.add_output(job_id, "progress.png", png_bytes(preview))
 
     def _save_trace(self, job_id: str) -> None:
         try:

@@ -13,6 +13,7 @@ the phrase as abstract or ignored instead of guessing.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from headsculpt.files import write_atomically
 from headsculpt.text import lexicon
 from headsculpt.text.encoder import SentenceEncoder
 
@@ -143,10 +145,9 @@ def _embed_with_disk_cache(encoder: SentenceEncoder, texts: list[str]) -> np.nda
     if encoder.identity:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-            with open(partial, "wb") as handle:
-                np.save(handle, rows)
-            partial.replace(path)
+            buffer = io.BytesIO()
+            np.save(buffer, rows)
+            write_atomically(path, buffer.getvalue())
         except OSError:
             pass  # a read-only home: embed again next time
     return rows
