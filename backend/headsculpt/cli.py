@@ -18,8 +18,9 @@ def _progress_bar(stream=sys.stderr):
     def report(stage: str, fraction: float, preview=None) -> None:
         filled = int(round(fraction * 24))
         elapsed = time.perf_counter() - started
-        stream.write(f"\r[{'#' * filled}{'.' * (24 - filled)}] {fraction:4.0%} {stage:<8} "
-                     f"{elapsed:5.1f}s")  # fmt: skip
+        stream.write(
+            f"\r[{'#' * filled}{'.' * (24 - filled)}] {fraction:4.0%} {stage:<8} {elapsed:5.1f}s"
+        )
         if fraction >= 1.0:
             stream.write("\n")
         stream.flush()
@@ -28,7 +29,13 @@ def _progress_bar(stream=sys.stderr):
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from headsculpt.pipelines.parametric import MAX_VARIANTS, ParametricConfig, ParametricPipeline
+    from headsculpt.pipelines.parametric import (
+        MAX_VARIANTS,
+        ParametricConfig,
+        ParametricPipeline,
+        default_seed,
+        variant_stem,
+    )
 
     out = Path(args.out)
     if out.suffix.lower() != ".glb":
@@ -36,19 +43,26 @@ def _generate(args: argparse.Namespace) -> int:
     if not 1 <= args.variants <= MAX_VARIANTS:
         raise ValueError(f"--variants must be between 1 and {MAX_VARIANTS}, got {args.variants}")
     config = ParametricConfig(texture_size=args.texture_size)
-    print("loading the head model (the first run on a machine builds it: about a minute)",
-          file=sys.stderr)  # fmt: skip
+    print(
+        "loading the head model (the first run on a machine builds it: about a minute)",
+        file=sys.stderr,
+    )
     pipeline = ParametricPipeline.from_defaults()
-    if args.variants == 1:
-        results = [pipeline(args.text, seed=args.seed, config=config, progress=_progress_bar())]
-    else:
-        results = pipeline.variants(args.text, args.variants, seed=args.seed, config=config,
-                                    progress=_progress_bar())  # fmt: skip
+    seed = default_seed(args.text) if args.seed is None else args.seed
+    progress = _progress_bar()
+    progress("parse", 0.0)
+    code = pipeline.parse(args.text)
     written = []
-    for k, result in enumerate(results, start=1):
-        suffix = "" if len(results) == 1 else f"_{k}"
-        written += _write_result(result, out, args.preview, suffix)
-    code = results[0].code
+    heads = pipeline.each_variant(code, args.text, args.variants, seed, config, progress)
+    for k, (result, _) in enumerate(heads):  # each head is saved as soon as it is made
+        glb = out.with_name(variant_stem(out.stem, k, args.variants) + out.suffix)
+        preview = None
+        if args.preview:
+            image = Path(args.preview)
+            preview = image.with_name(
+                variant_stem(image.stem, k, args.variants) + (image.suffix or ".png")
+            )
+        written += _write_result(result, glb, preview)
     if code.ignored:
         print(f"words not used: {', '.join(code.ignored)}", file=sys.stderr)
     if code.abstract:
@@ -65,20 +79,17 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_result(result, out: Path, preview: str | None, suffix: str) -> list[Path]:
-    """GLB, JSON sidecar and (optionally) preview PNG; "head.glb" + "_2" → "head_2.glb"."""
-    glb = out.with_name(f"{out.stem}{suffix}{out.suffix}")
+def _write_result(result, glb: Path, preview: Path | None) -> list[Path]:
+    """GLB, JSON sidecar beside it and (optionally) the preview PNG."""
     glb.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(glb, result.glb)
     sidecar = glb.with_suffix(".json")
-    write_atomically(sidecar, json.dumps(result.sidecar(), indent=2).encode("utf-8"))
+    write_atomically(sidecar, result.sidecar_json())
     written = [glb, sidecar]
-    if preview:
-        image = Path(preview)
-        image = image.with_name(f"{image.stem}{suffix}{image.suffix or '.png'}")
-        image.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(image, png_bytes(result.preview()))
-        written.append(image)
+    if preview is not None:
+        preview.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(preview, png_bytes(result.preview()))
+        written.append(preview)
     return written
 
 
@@ -127,15 +138,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser("generate", help="make a rigged, textured head from text")
     generate.add_argument("text", help='a description, e.g. "an old fisherman with a big nose"')
-    generate.add_argument("--out", default="head.glb", help="GLB to write (default head.glb); "
-                          "a JSON sidecar with the parameters is written beside it")  # fmt: skip
-    generate.add_argument("--seed", type=int, default=None,
-                          help="variation seed (default: derived from the text)")  # fmt: skip
+    generate.add_argument(
+        "--out",
+        default="head.glb",
+        help="GLB to write (default head.glb); "
+        "a JSON sidecar with the parameters is written beside it",
+    )
+    generate.add_argument(
+        "--seed", type=int, default=None, help="variation seed (default: derived from the text)"
+    )
     generate.add_argument("--texture-size", type=int, default=1024, choices=(1024, 2048))
     generate.add_argument("--preview", default=None, help="also write a preview PNG here")
-    generate.add_argument("--variants", type=int, default=1,
-                          help="make N different heads that all match the text "
-                          "(head_1.glb … head_N.glb; seeds seed … seed+N-1)")  # fmt: skip
+    generate.add_argument(
+        "--variants",
+        type=int,
+        default=1,
+        help="make N different heads that all match the text "
+        "(head_1.glb … head_N.glb; seeds seed … seed+N-1)",
+    )
     generate.set_defaults(run=_generate)
 
     parse = commands.add_parser("parse", help="show the descriptive code read from a text")

@@ -7,8 +7,9 @@ second per head once the head model is loaded.
 
 from __future__ import annotations
 
+import json
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -72,9 +73,18 @@ class ParametricResult:
             "parameters": self.parameters,
         }
 
+    def sidecar_json(self) -> bytes:
+        """The sidecar as the file written beside the GLB."""
+        return json.dumps(self.sidecar(), indent=2).encode("utf-8")
+
     def preview(self, size: int = 512, progress: ProgressCallback = no_progress):
         """Front and three-quarter render (PIL image, 2·size × size)."""
         return render_preview(self.mesh, size, progress)
+
+
+def variant_stem(stem: str, index: int, count: int) -> str:
+    """File stem of variant ``index`` (from 0): "head" alone, else "head_1" … "head_N"."""
+    return stem if count == 1 else f"{stem}_{index + 1}"
 
 
 def default_seed(prompt: str) -> int:
@@ -116,20 +126,40 @@ class ParametricPipeline:
         config: ParametricConfig | None = None,
         progress: ProgressCallback = no_progress,
     ) -> list[ParametricResult]:
-        """``count`` different heads that all honour what the text says.
+        """``count`` different heads that all honour what the text says (see each_variant)."""
+        seed = default_seed(prompt) if seed is None else int(seed)
+        code = self.parse(prompt)
+        return [
+            result for result, _ in self.each_variant(code, prompt, count, seed, config, progress)
+        ]
 
-        The text is parsed once; variant k uses seed + k, so what the text left
-        open (and age or ancestry when unstated) varies between them.
+    def each_variant(
+        self,
+        code: DescriptiveCode,
+        prompt: str,
+        count: int,
+        seed: int,
+        config: ParametricConfig | None = None,
+        progress: ProgressCallback = no_progress,
+        after: float = 0.0,
+    ) -> Iterator[tuple[ParametricResult, ProgressCallback]]:
+        """Variant k of ``code`` uses seed + k, so what the text left open (and age or
+        ancestry when unstated) varies between them; yielded one at a time so a caller
+        can save each as it is made.
+
+        Each variant gets an equal share of ``progress``; ``after`` is the part of that
+        share left to the caller for its work on the result (previews, files), and the
+        callback for it comes with the result.
         """
         if not 1 <= count <= MAX_VARIANTS:
             raise ValueError(f"variants must be between 1 and {MAX_VARIANTS}, got {count}")
-        seed = default_seed(prompt) if seed is None else int(seed)
-        code = self.parse(prompt)
-        results = []
+        if not 0 <= seed < 2**32:
+            raise ValueError(f"seed must be in [0, 2**32), got {seed}")
         for k in range(count):
-            step = scaled_progress(progress, k / count, (k + 1) / count)
-            results.append(self.from_code(code, prompt, (seed + k) % 2**32, config, step))
-        return results
+            share = scaled_progress(progress, k / count, (k + 1) / count)
+            making = scaled_progress(share, 0.0, 1.0 - after)
+            result = self.from_code(code, prompt, (seed + k) % 2**32, config, making)
+            yield result, scaled_progress(share, 1.0 - after, 1.0)
 
     def from_code(
         self,
@@ -160,9 +190,13 @@ class ParametricPipeline:
         glb = write_glb(self._asset(mesh, textures, prompt, seed))
         topology = self.head.topology
         preview_mesh = TexturedMesh(
-            mesh.vertices, mesh.normals, topology.uv, topology.triangles,
-            textures.base_color, textures.metallic_roughness[..., 1],
-        )  # fmt: skip
+            mesh.vertices,
+            mesh.normals,
+            topology.uv,
+            topology.triangles,
+            textures.base_color,
+            textures.metallic_roughness[..., 1],
+        )
         progress("done", 1.0)
         return ParametricResult(
             prompt=prompt,
@@ -227,5 +261,6 @@ def _with_sampled_identity(code: DescriptiveCode, rng: np.random.Generator) -> D
     ancestry = dict(zip(ANCESTRIES, (float(w) for w in rng.dirichlet(np.ones(3))), strict=True))
     attributes.setdefault("age", age)
     attributes.setdefault("ancestry", ancestry)
-    return DescriptiveCode(attributes=attributes, abstract=code.abstract, ignored=code.ignored,
-                           phrases=code.phrases)  # fmt: skip
+    return DescriptiveCode(
+        attributes=attributes, abstract=code.abstract, ignored=code.ignored, phrases=code.phrases
+    )
