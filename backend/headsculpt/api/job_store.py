@@ -35,7 +35,12 @@ class UnknownJobError(KeyError):
 
 
 def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return _timestamp(datetime.now(UTC))
+
+
+def _timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with microseconds: sorts as text in time order."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def is_safe_file_name(name: str) -> bool:
@@ -90,7 +95,7 @@ class JobStore:
             write_atomically(folder / "request.json", request.model_dump_json(indent=2).encode())
             status = JobStatus(
                 id=job_id, kind=request.kind, mode=request.mode, state="queued", progress=0.0,
-                created_at=created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), prompt=request.prompt,
+                created_at=_timestamp(created), prompt=request.prompt,
             )  # fmt: skip
             self._write_status(status)
             return status
