@@ -2,8 +2,10 @@
 # Create or update the checkout's environments. Idempotent: a second run only
 # compares stamps and returns.
 #   scripts/bootstrap.sh               .venv with the backend (torch CPU, anny, ...)
-#   scripts/bootstrap.sh --test-tools  also .venv-blender (bpy 4.5, Python 3.11) and
-#                                      the Khronos glTF validator (npm) in .cache/node
+#   scripts/bootstrap.sh --judge       also .venv-mediapipe (mediapipe 0.10.21, Python 3.11)
+#                                      for `headsculpt evaluate` and the landmark script
+#   scripts/bootstrap.sh --test-tools  all of the above, .venv-blender (bpy 4.5, Python
+#                                      3.11) and the Khronos glTF validator (npm) in .cache/node
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${PYTHON:-python3}"
@@ -22,12 +24,29 @@ if ! stamp_matches "$venv/.headsculpt-stamp" "$want"; then
   echo "$want" > "$venv/.headsculpt-stamp"
 fi
 
+need_python311() {
+  python311="$(command -v python3.11 || true)"
+  [ -n "$python311" ] || { echo "$1 needs Python 3.11 (python3.11 not found)" >&2; exit 1; }
+}
+
+if [ "${1:-}" = "--judge" ] || [ "${1:-}" = "--test-tools" ]; then
+  # MediaPipe's last wheel with the FaceMesh model pins numpy<2: it gets its own venv.
+  judge_venv="$root/.venv-mediapipe"
+  mediapipe_spec="mediapipe==0.10.21"
+  if ! stamp_matches "$judge_venv/.headsculpt-stamp" "$mediapipe_spec"; then
+    need_python311 "$mediapipe_spec"
+    echo "setting up $judge_venv with $mediapipe_spec (about 1 GB)" >&2
+    "$python311" -m venv "$judge_venv"
+    "$judge_venv/bin/python" -m pip install -q "$mediapipe_spec"
+    echo "$mediapipe_spec" > "$judge_venv/.headsculpt-stamp"
+  fi
+fi
+
 if [ "${1:-}" = "--test-tools" ]; then
   blender_venv="$root/.venv-blender"
   bpy_spec="bpy==4.5.*"
   if ! stamp_matches "$blender_venv/.headsculpt-stamp" "$bpy_spec"; then
-    python311="$(command -v python3.11 || true)"
-    [ -n "$python311" ] || { echo "bpy 4.5 needs Python 3.11 (python3.11 not found)" >&2; exit 1; }
+    need_python311 "bpy 4.5"
     echo "setting up $blender_venv with $bpy_spec (about 400 MB)" >&2
     "$python311" -m venv "$blender_venv"
     "$blender_venv/bin/python" -m pip install -q "$bpy_spec"

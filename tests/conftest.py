@@ -15,6 +15,7 @@ from headsculpt.text.parser import DescriptionParser
 ROOT = Path(__file__).resolve().parents[1]
 BLENDER_PYTHON = ROOT / ".venv-blender" / "bin" / "python"
 NODE_MODULES = ROOT / ".cache" / "node" / "node_modules"
+MEDIAPIPE_PYTHON = ROOT / ".venv-mediapipe" / "bin" / "python"
 FISHERMAN = "a weathered fisherman in his seventies with a bulbous nose"
 
 
@@ -31,6 +32,12 @@ def pipeline(description_parser) -> ParametricPipeline:
 @pytest.fixture(scope="session")
 def fisherman(pipeline):
     return pipeline(FISHERMAN, seed=7)
+
+
+@pytest.fixture(scope="session")
+def default_head(pipeline):
+    """The head the README's quick start makes (its seed comes from the text)."""
+    return pipeline(FISHERMAN)
 
 
 @pytest.fixture(scope="session")

@@ -17,9 +17,17 @@ import numpy as np
 
 from headsculpt import __version__
 from headsculpt.descriptive_code import ANCESTRIES, DescriptiveCode
-from headsculpt.export.glb import HeadAsset, MeshPart, Skeleton, Textures, write_glb
+from headsculpt.export.glb import (
+    PART_NODE_NAMES,
+    HeadAsset,
+    MeshPart,
+    Skeleton,
+    Textures,
+    write_glb,
+)
 from headsculpt.prior.code_mapping import DEFAULT_VARIATION, head_parameters
 from headsculpt.prior.head_model import PART_NAMES, HeadMesh, HeadModel, load_head_model
+from headsculpt.prior.landmarks import LandmarkEmbedding
 from headsculpt.progress import ProgressCallback, no_progress, scaled_progress
 from headsculpt.render.preview import TexturedMesh, render_preview
 from headsculpt.text.parser import DescriptionParser
@@ -95,9 +103,16 @@ def default_seed(prompt: str) -> int:
 class ParametricPipeline:
     """Compose the description parser, the head model and the painter."""
 
-    def __init__(self, head: HeadModel, parse: Callable[[str], DescriptiveCode]) -> None:
+    def __init__(
+        self,
+        head: HeadModel,
+        parse: Callable[[str], DescriptiveCode],
+        landmarks: LandmarkEmbedding | None = None,
+    ) -> None:
         self.head = head
         self.parse = parse
+        # Written into each GLB so the judge (and later stages) find the face on it.
+        self.landmarks = landmarks or LandmarkEmbedding.load(head.topology)
         # Per texture size: what each texel is, and its detail noise (seconds to build).
         self._texture_spaces: dict[int, tuple[SurfaceMaps, NoiseBank]] = {}
 
@@ -247,7 +262,17 @@ class ParametricPipeline:
                 self.head.bone_names, self.head.bone_parents, mesh.bone_rest_matrices
             ),
             textures=Textures(textures.base_color, textures.metallic_roughness, textures.normal),
-            extras={"headsculpt": {"prompt": prompt, "seed": seed, "mode": "parametric"}},
+            extras={
+                "headsculpt": {
+                    "prompt": prompt,
+                    "seed": seed,
+                    "mode": "parametric",
+                    "landmarks": {
+                        PART_NODE_NAMES[part]: anchors
+                        for part, anchors in self.landmarks.part_anchors(topology).items()
+                    },
+                }
+            },
         )
 
 

@@ -81,3 +81,19 @@ def orbit_camera(
 def framing_distance(radius: float, fov_y_degrees: float, margin: float = 1.15) -> float:
     """Distance at which a sphere of ``radius`` fills the view with a small margin."""
     return margin * radius / math.sin(math.radians(fov_y_degrees) / 2.0)
+
+
+def to_pixels(
+    camera: Camera, points: torch.Tensor, width: int, height: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """World points (N, 3) → pixel coordinates (N, 2) and NDC depth (N,).
+
+    Pixel coordinates are continuous with pixel (col, row) covering
+    [col, col + 1] × [row, row + 1] and row 0 at the top, as image tools
+    (MediaPipe, PIL) count them.
+    """
+    clip = camera.to_clip(points, aspect=width / height)
+    ndc = clip[:, :3] / clip[:, 3:4]
+    x = (ndc[:, 0] + 1.0) * 0.5 * width
+    y = (1.0 - ndc[:, 1]) * 0.5 * height
+    return torch.stack([x, y], dim=1), ndc[:, 2]

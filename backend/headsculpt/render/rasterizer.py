@@ -11,13 +11,22 @@ Conventions: pixel (row, col) has its centre at NDC
 ``x = (2 col + 1) / W - 1``, ``y = 1 - (2 row + 1) / H`` (row 0 is the top).
 The same function bakes textures when it is given UV coordinates as clip
 positions (see :func:`uv_to_clip`).
+
+On CUDA, when nvdiffrast is importable, it finds the visible triangles instead
+of the torch z-buffer (``backend="auto"``); the differentiable barycentrics are
+computed the same way for both, so results and gradients do not depend on it.
+Silhouette gradients come from :mod:`headsculpt.render.antialias`.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
+
+Backend = Literal["auto", "torch", "nvdiffrast"]
 
 _TRIANGLE_BITS = 24  # room for 16.7 M triangles in the packed depth key
 _DEPTH_LEVELS = 2**38  # depth quantisation of the z-buffer key
@@ -65,7 +74,7 @@ def uv_to_clip(uv: torch.Tensor) -> torch.Tensor:
     return torch.cat([2.0 * uv[:, :1] - 1.0, 1.0 - 2.0 * uv[:, 1:2], 0.0 * ones, ones], dim=1)
 
 
-def _screen_coordinates(clip: torch.Tensor, height: int, width: int) -> torch.Tensor:
+def screen_coordinates(clip: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """(V, 3): pixel-centre x, pixel-centre y, NDC z."""
     ndc = clip[:, :3] / clip[:, 3:4]
     x = (ndc[:, 0] + 1.0) * 0.5 * width - 0.5
@@ -144,6 +153,7 @@ def rasterize(
     width: int,
     cull_backfaces: bool = False,
     candidate_budget: int = _DEFAULT_CANDIDATE_BUDGET,
+    backend: Backend = "auto",
 ) -> Rasterization:
     """Rasterize triangles given in clip space (V, 4) into an H×W grid.
 
@@ -154,22 +164,23 @@ def rasterize(
     triangles = triangles.long()
     if triangles.shape[0] >= 2**_TRIANGLE_BITS:
         raise ValueError(f"too many triangles: {triangles.shape[0]}")
+    if backend not in ("auto", "torch", "nvdiffrast"):
+        raise ValueError(f"unknown rasterizer backend {backend!r}")
+    use_nvdiffrast = backend == "nvdiffrast" or (
+        backend == "auto" and clip_positions.is_cuda and nvdiffrast_available()
+    )
     with torch.no_grad():
-        screen = _screen_coordinates(clip_positions.detach(), height, width)
-        valid = (clip_positions.detach()[:, 3][triangles] > 1e-8).all(1)
-        if cull_backfaces:
-            c = screen[triangles]
-            # Screen y grows downwards, so counter-clockwise in NDC is negative here.
-            signed = (c[:, 1, 0] - c[:, 0, 0]) * (c[:, 2, 1] - c[:, 0, 1]) - (
-                c[:, 1, 1] - c[:, 0, 1]
-            ) * (c[:, 2, 0] - c[:, 0, 0])
-            valid &= signed < 0
-        keys = _nearest_triangle_keys(screen, triangles, valid, height, width, candidate_budget)
-        pixels = torch.nonzero(keys != torch.iinfo(torch.int64).max).squeeze(1)
-        triangle_ids = keys[pixels] & ((1 << _TRIANGLE_BITS) - 1)
+        if use_nvdiffrast:
+            pixels, triangle_ids = _visible_triangles_nvdiffrast(
+                clip_positions.detach(), triangles, height, width, cull_backfaces
+            )
+        else:
+            pixels, triangle_ids = _visible_triangles(
+                clip_positions.detach(), triangles, height, width, cull_backfaces, candidate_budget
+            )
 
     # Differentiable part: barycentrics of the winning triangle at each pixel centre.
-    screen_grad = _screen_coordinates(clip_positions, height, width)
+    screen_grad = screen_coordinates(clip_positions, height, width)
     corners = screen_grad[triangles[triangle_ids]]
     px = (pixels % width).to(clip_positions.dtype)
     py = torch.div(pixels, width, rounding_mode="floor").to(clip_positions.dtype)
@@ -179,6 +190,70 @@ def rasterize(
     barycentric = weighted / weighted.sum(1, keepdim=True)
     depth = (screen_bary * corners[..., 2]).sum(1)
     return Rasterization(height, width, pixels, triangle_ids, barycentric, depth)
+
+
+def _visible_triangles(
+    clip: torch.Tensor,
+    triangles: torch.Tensor,
+    height: int,
+    width: int,
+    cull_backfaces: bool,
+    candidate_budget: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(covered flat pixel indices, nearest triangle at each) from the torch z-buffer."""
+    screen = screen_coordinates(clip, height, width)
+    valid = (clip[:, 3][triangles] > 1e-8).all(1)
+    if cull_backfaces:
+        valid &= _front_facing(screen[triangles])
+    keys = _nearest_triangle_keys(screen, triangles, valid, height, width, candidate_budget)
+    pixels = torch.nonzero(keys != torch.iinfo(torch.int64).max).squeeze(1)
+    return pixels, keys[pixels] & ((1 << _TRIANGLE_BITS) - 1)
+
+
+def _front_facing(corners: torch.Tensor) -> torch.Tensor:
+    """(F,) bool: counter-clockwise in NDC, i.e. clockwise on screen where y grows down."""
+    c = corners
+    signed = (c[:, 1, 0] - c[:, 0, 0]) * (c[:, 2, 1] - c[:, 0, 1]) - (c[:, 1, 1] - c[:, 0, 1]) * (
+        c[:, 2, 0] - c[:, 0, 0]
+    )
+    return signed < 0
+
+
+@functools.cache
+def nvdiffrast_available() -> bool:
+    """Whether nvdiffrast's CUDA rasterizer can be used in this process."""
+    try:
+        import nvdiffrast.torch  # noqa: F401
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+@functools.cache
+def _nvdiffrast_context(device: torch.device):
+    import nvdiffrast.torch as dr
+
+    return dr.RasterizeCudaContext(device=device)
+
+
+def _visible_triangles_nvdiffrast(
+    clip: torch.Tensor, triangles: torch.Tensor, height: int, width: int, cull_backfaces: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The same answer as :func:`_visible_triangles`, from nvdiffrast's hardware rasterizer."""
+    import nvdiffrast.torch as dr
+
+    if cull_backfaces:
+        kept = torch.nonzero(_front_facing(screen_coordinates(clip, height, width)[triangles]))
+        kept = kept.squeeze(1)
+    else:
+        kept = torch.arange(len(triangles), device=clip.device)
+    context = _nvdiffrast_context(clip.device)
+    faces = triangles[kept].int().contiguous()
+    raster, _ = dr.rasterize(context, clip.float()[None].contiguous(), faces, (height, width))
+    # nvdiffrast's row 0 is the bottom of the image (NDC y = −1); ours is the top.
+    ids = raster[0, :, :, 3].flip(0).reshape(-1).long() - 1
+    pixels = torch.nonzero(ids >= 0).squeeze(1)
+    return pixels, kept[ids[pixels]]
 
 
 def interpolate(

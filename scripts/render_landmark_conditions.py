@@ -1,0 +1,57 @@
+"""Draw the landmark ControlNet conditions of a parametric head beside its renders.
+
+Top row: the render with its condition drawn over it; bottom row: the condition
+image itself, as the ControlNet gets it. Views: front, three-quarter, profile,
+back (elevation 10°). Used for docs/images/landmark_conditions.png.
+Run: .venv/bin/python scripts/render_landmark_conditions.py [--text T] [--out PNG]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+from PIL import Image
+
+from headsculpt.pipelines.parametric import ParametricPipeline
+from headsculpt.prior.landmarks import load_landmark_embedding
+from headsculpt.render.camera_sampler import CameraSampler
+from headsculpt.render.landmark_condition import landmark_condition_image
+from headsculpt.render.preview import render_view
+
+AZIMUTHS = (0.0, 35.0, 75.0, 180.0)
+SIZE = 512
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--text", default="a weathered fisherman in his seventies with a bulbous nose"
+    )
+    parser.add_argument("--out", default="landmark_conditions.png")
+    args = parser.parse_args()
+    result = ParametricPipeline.from_defaults()(args.text)
+    mesh = result.mesh
+    vertices = torch.from_numpy(mesh.vertices).double()
+    triangles = torch.from_numpy(mesh.triangles).long()
+    landmarks = load_landmark_embedding().positions(vertices)
+    connections = load_landmark_embedding().connections
+    low, high = mesh.vertices.min(0), mesh.vertices.max(0)
+    sampler = CameraSampler(tuple((low + high) / 2), float(np.linalg.norm(high - low) / 2))
+    columns = []
+    for azimuth in AZIMUTHS:
+        view = sampler.view(azimuth, 10.0, 30.0, 1.0)
+        render = render_view(mesh, view.camera, SIZE)
+        condition = landmark_condition_image(
+            view.camera, landmarks, vertices, triangles, connections, SIZE, view.label == "back"
+        )
+        overlay = np.where(condition.sum(2, keepdims=True) > 0, condition, render)
+        columns.append(np.concatenate([overlay, condition], axis=0))
+    sheet = Image.fromarray(np.concatenate(columns, axis=1))
+    sheet.resize((sheet.width // 2, sheet.height // 2)).save(args.out, optimize=True)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
