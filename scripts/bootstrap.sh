@@ -24,34 +24,25 @@ if ! stamp_matches "$venv/.headsculpt-stamp" "$want"; then
   echo "$want" > "$venv/.headsculpt-stamp"
 fi
 
-need_python311() {
-  python311="$(command -v python3.11 || true)"
-  [ -n "$python311" ] || { echo "$1 needs Python 3.11 (python3.11 not found)" >&2; exit 1; }
+# A Python 3.11 venv at $1 with the pip spec $2 ($3: its size, for the message).
+python311_venv() {
+  if ! stamp_matches "$1/.headsculpt-stamp" "$2"; then
+    python311="$(command -v python3.11 || true)"
+    [ -n "$python311" ] || { echo "$2 needs Python 3.11 (python3.11 not found)" >&2; exit 1; }
+    echo "setting up $1 with $2 ($3)" >&2
+    "$python311" -m venv "$1"
+    "$1/bin/python" -m pip install -q "$2"
+    echo "$2" > "$1/.headsculpt-stamp"
+  fi
 }
 
 if [ "${1:-}" = "--judge" ] || [ "${1:-}" = "--test-tools" ]; then
   # MediaPipe's last wheel with the FaceMesh model pins numpy<2: it gets its own venv.
-  judge_venv="$root/.venv-mediapipe"
-  mediapipe_spec="mediapipe==0.10.21"
-  if ! stamp_matches "$judge_venv/.headsculpt-stamp" "$mediapipe_spec"; then
-    need_python311 "$mediapipe_spec"
-    echo "setting up $judge_venv with $mediapipe_spec (about 1 GB)" >&2
-    "$python311" -m venv "$judge_venv"
-    "$judge_venv/bin/python" -m pip install -q "$mediapipe_spec"
-    echo "$mediapipe_spec" > "$judge_venv/.headsculpt-stamp"
-  fi
+  python311_venv "$root/.venv-mediapipe" "mediapipe==0.10.21" "about 1 GB"
 fi
 
 if [ "${1:-}" = "--test-tools" ]; then
-  blender_venv="$root/.venv-blender"
-  bpy_spec="bpy==4.5.*"
-  if ! stamp_matches "$blender_venv/.headsculpt-stamp" "$bpy_spec"; then
-    need_python311 "bpy 4.5"
-    echo "setting up $blender_venv with $bpy_spec (about 400 MB)" >&2
-    "$python311" -m venv "$blender_venv"
-    "$blender_venv/bin/python" -m pip install -q "$bpy_spec"
-    echo "$bpy_spec" > "$blender_venv/.headsculpt-stamp"
-  fi
+  python311_venv "$root/.venv-blender" "bpy==4.5.*" "about 400 MB"
   node_dir="$root/.cache/node"
   if [ ! -f "$node_dir/node_modules/gltf-validator/package.json" ]; then
     command -v npm >/dev/null || { echo "the glTF validator needs node and npm" >&2; exit 1; }
