@@ -1,0 +1,186 @@
+"""What every guidance shares: the batch it sees, what it returns, and the SDS step.
+
+A guidance takes a batch of renders (RGB images, or latents in the coarse
+stage) and returns a loss whose gradient, and only that, reaches the renders:
+score distillation's ``w(t) · (ε̂(x_t; y, t) − ε)`` pushed into the renders via
+the usual target trick. Subclasses say how ``ε̂`` is predicted (Stable Diffusion
+with classifier-free guidance and the landmark ControlNet; IESD); the reference
+teacher implements the same call without a diffusion model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch.nn import functional
+
+WEIGHTINGS = ("sds", "uniform", "fantasia")
+
+
+@dataclass
+class GuidanceBatch:
+    """What the 3D side knows about the views it rendered, one entry per render."""
+
+    labels: list[str]  # view labels: front, side, back, overhead
+    landmark_images: torch.Tensor | None = None  # (B, 3, H, W) in [0, 1]; blank for back views
+    source_images: torch.Tensor | None = None  # IESD: the unedited head at the same cameras
+    target_images: torch.Tensor | None = None  # reference teacher: the answer at these cameras
+
+    def __post_init__(self) -> None:
+        for name in ("landmark_images", "source_images", "target_images"):
+            images = getattr(self, name)
+            if images is not None and len(images) != len(self.labels):
+                raise ValueError(f"{name} has {len(images)} images for {len(self.labels)} views")
+
+
+@dataclass
+class GuidanceOutput:
+    loss: torch.Tensor  # scalar; its gradient w.r.t. the renders is the guidance
+    timesteps: torch.Tensor  # (B,) the diffusion timesteps used
+    grad_norm: float  # of the score before it is pushed into the renders
+
+
+@dataclass(frozen=True)
+class TimestepSchedule:
+    """Range of t / T sampled at each step, annealed linearly from ``start`` to ``end``.
+
+    HeadSculpt: [0.02, 0.98] in the coarse stage, [0.02, 0.50] in the fine stage.
+    """
+
+    start: tuple[float, float] = (0.02, 0.98)
+    end: tuple[float, float] | None = None
+    anneal_steps: int = 0
+
+    def __post_init__(self) -> None:
+        for pair in (self.start, self.end or self.start):
+            if not 0.0 <= pair[0] <= pair[1] <= 1.0:
+                raise ValueError(f"timestep ranges must satisfy 0 ≤ low ≤ high ≤ 1, got {pair}")
+
+    def range(self, step: int) -> tuple[float, float]:
+        if self.end is None or self.anneal_steps <= 0:
+            return self.start
+        progress = min(max(step / self.anneal_steps, 0.0), 1.0)
+        low = self.start[0] + (self.end[0] - self.start[0]) * progress
+        high = self.start[1] + (self.end[1] - self.start[1]) * progress
+        return low, high
+
+
+@dataclass(frozen=True)
+class DistillationConfig:
+    """Settings shared by every score-distillation guidance."""
+
+    timesteps: TimestepSchedule = field(default_factory=TimestepSchedule)
+    weighting: str = "sds"  # w(t): "sds" 1 − ᾱ, "uniform" 1, "fantasia" √ᾱ (1 − ᾱ)
+    grad_clip: float | None = None  # clamp each element of the score to ±grad_clip
+    image_size: int = 512  # RGB renders are resized to this before VAE encoding
+
+    def __post_init__(self) -> None:
+        if self.weighting not in WEIGHTINGS:
+            raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {self.weighting!r}")
+        if self.grad_clip is not None and self.grad_clip <= 0:
+            raise ValueError(f"grad_clip must be positive, got {self.grad_clip}")
+        if self.image_size % 8:
+            raise ValueError(f"image_size must be a multiple of 8, got {self.image_size}")
+
+
+def weight(name: str, alphas_cumprod: torch.Tensor) -> torch.Tensor:
+    """w(t) for ᾱ_t of each sample."""
+    if name == "sds":
+        return 1.0 - alphas_cumprod
+    if name == "uniform":
+        return torch.ones_like(alphas_cumprod)
+    return alphas_cumprod.sqrt() * (1.0 - alphas_cumprod)
+
+
+def sample_timesteps(
+    schedule: TimestepSchedule,
+    step: int,
+    count: int,
+    train_steps: int,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """(count,) integer timesteps uniform in the schedule's range at ``step``."""
+    low, high = schedule.range(step)
+    first = int(low * train_steps)
+    last = max(first, min(int(high * train_steps), train_steps - 1))
+    return torch.randint(first, last + 1, (count,), generator=generator)
+
+
+def distillation_loss(
+    latents: torch.Tensor, score: torch.Tensor, grad_clip: float | None
+) -> tuple[torch.Tensor, float]:
+    """A loss whose gradient w.r.t. ``latents`` is ``score`` / batch size."""
+    score = torch.nan_to_num(score.float())
+    if grad_clip is not None:
+        score = score.clamp(-grad_clip, grad_clip)
+    target = (latents.float() - score).detach()
+    loss = 0.5 * functional.mse_loss(latents.float(), target, reduction="sum") / latents.shape[0]
+    return loss, float(score.norm())
+
+
+class ScoreDistillation:
+    """The SDS step around a noise predictor: encode, noise, predict, weight, push back.
+
+    Subclasses implement :meth:`predict_noise`; ``models`` is a
+    :class:`~headsculpt.guidance.models.DiffusionModels`.
+    """
+
+    def __init__(self, models, config: DistillationConfig) -> None:
+        self.models = models
+        self.config = config
+        self.alphas_cumprod = models.scheduler.alphas_cumprod.to(models.device, torch.float32)
+        self.train_steps = len(self.alphas_cumprod)
+
+    def __call__(
+        self,
+        renders: torch.Tensor,
+        batch: GuidanceBatch,
+        step: int = 0,
+        as_latents: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> GuidanceOutput:
+        """``renders``: (B, 3, H, W) RGB in [0, 1], or (B, 4, h, w) latents."""
+        if len(renders) != len(batch.labels):
+            raise ValueError(f"{len(renders)} renders for {len(batch.labels)} view labels")
+        latents = renders if as_latents else self.encode(renders)
+        count = latents.shape[0]
+        device = self.models.device
+        timesteps = sample_timesteps(
+            self.config.timesteps, step, count, self.train_steps, generator
+        ).to(device)
+        noise = torch.randn(latents.shape, generator=generator, dtype=torch.float32).to(device)
+        with torch.no_grad():
+            clean = latents.detach().float()
+            noisy = self.models.scheduler.add_noise(clean, noise, timesteps.cpu())
+            predicted = self.predict_noise(noisy, timesteps, batch).float()
+        w = weight(self.config.weighting, self.alphas_cumprod[timesteps]).view(-1, 1, 1, 1)
+        loss, grad_norm = distillation_loss(latents, w * (predicted - noise), self.config.grad_clip)
+        return GuidanceOutput(loss=loss, timesteps=timesteps, grad_norm=grad_norm)
+
+    def predict_noise(
+        self, noisy: torch.Tensor, timesteps: torch.Tensor, batch: GuidanceBatch
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """RGB in [0, 1] → VAE latents (scaled), with gradients to the images."""
+        size = self.config.image_size
+        if images.shape[-2:] != (size, size):
+            images = functional.interpolate(
+                images, (size, size), mode="bilinear", align_corners=False
+            )
+        vae = self.models.vae
+        pixels = (images * 2.0 - 1.0).to(self.models.device, self.models.dtype)
+        chunks = pixels.split(1) if self.models.memory.vae_slicing else [pixels]
+        latents = [vae.encode(chunk).latent_dist.sample() for chunk in chunks]
+        return torch.cat(latents).float() * vae.config.scaling_factor
+
+    def condition_images(self, images: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
+        """ControlNet inputs at 8× the latent size, in the models' dtype."""
+        size = (latents.shape[-2] * 8, latents.shape[-1] * 8)
+        if images.shape[-2:] != size:
+            images = functional.interpolate(
+                images.float(), size, mode="bilinear", align_corners=False
+            )
+        return images.to(self.models.device, self.models.dtype)

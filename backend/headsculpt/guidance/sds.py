@@ -1,0 +1,119 @@
+"""HeadSculpt's guidance: Stable Diffusion SDS with the landmark ControlNet.
+
+For each render: its view prompt ("…, side view of head"), classifier-free
+guidance (scale 100 by default, as in the paper) computed with one batched UNet
+call over the conditional and unconditional halves, and the landmark ControlNet
+fed the view's landmark drawing — except for back views, which get no
+ControlNet residuals and carry the ``<back-view>`` token instead. No gradient
+flows through the UNet or the ControlNet; only the renders receive one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from headsculpt.guidance.prompts import PromptEncoder, view_prompt
+from headsculpt.guidance.score_distillation import (
+    DistillationConfig,
+    GuidanceBatch,
+    ScoreDistillation,
+)
+
+
+@dataclass(frozen=True)
+class SDSConfig(DistillationConfig):
+    guidance_scale: float = 100.0
+    conditioning_scale: float = 1.0  # the landmark ControlNet's residuals are scaled by this
+    negative_prompt: str = ""
+
+
+class StableDiffusionGuidance(ScoreDistillation):
+    """SDS toward ``prompt`` with per-view prompts and landmark control."""
+
+    def __init__(self, models, prompt: str, config: SDSConfig | None = None) -> None:
+        super().__init__(models, config or SDSConfig())
+        self.prompt = prompt
+        self.encode_prompts = PromptEncoder(models)
+
+    def prompts(self, labels: list[str]) -> list[str]:
+        """The view prompt of each render."""
+        return [view_prompt(self.prompt, label, self.models.back_view_token) for label in labels]
+
+    def predict_noise(
+        self, noisy: torch.Tensor, timesteps: torch.Tensor, batch: GuidanceBatch
+    ) -> torch.Tensor:
+        """Classifier-free guided ε̂ for each noisy latent (one UNet call for both halves)."""
+        count = noisy.shape[0]
+        conditional = self.encode_prompts(self.prompts(batch.labels))
+        unconditional = self.encode_prompts([self.config.negative_prompt] * count)
+        embeddings = torch.cat([conditional, unconditional])
+        sample = torch.cat([noisy, noisy]).to(self.models.dtype)
+        steps = torch.cat([timesteps, timesteps])
+        residuals = self.landmark_residuals(sample, steps, embeddings, batch, count)
+        prediction = self.models.unet(
+            sample, steps, encoder_hidden_states=embeddings, **residuals
+        ).sample
+        with_text, without = prediction.float().chunk(2)
+        return without + self.config.guidance_scale * (with_text - without)
+
+    def landmark_residuals(
+        self,
+        sample: torch.Tensor,
+        steps: torch.Tensor,
+        embeddings: torch.Tensor,
+        batch: GuidanceBatch,
+        count: int,
+    ) -> dict:
+        """The landmark ControlNet's residuals for the doubled batch; zero for back views."""
+        controlnet = self.models.landmark_controlnet
+        if controlnet is None or batch.landmark_images is None:
+            return {}
+        controlled = [i for i, label in enumerate(batch.labels) if label != "back"]
+        if not controlled:
+            return {}
+        rows = torch.tensor(controlled + [i + count for i in controlled], device=sample.device)
+        images = self.condition_images(batch.landmark_images, sample)
+        return controlnet_residuals(
+            controlnet,
+            sample,
+            steps,
+            embeddings,
+            rows,
+            torch.cat([images, images])[rows],
+            self.config.conditioning_scale,
+        )
+
+
+def controlnet_residuals(
+    controlnet: torch.nn.Module,
+    sample: torch.Tensor,
+    steps: torch.Tensor,
+    embeddings: torch.Tensor,
+    rows: torch.Tensor,
+    condition: torch.Tensor,
+    scale: float,
+) -> dict:
+    """Run ``controlnet`` on ``rows`` of the batch; other rows get zero residuals.
+
+    Returns the UNet's keyword arguments (down and mid residuals for the whole batch).
+    """
+    down, mid = controlnet(
+        sample[rows],
+        steps[rows],
+        encoder_hidden_states=embeddings[rows],
+        controlnet_cond=condition,
+        conditioning_scale=scale,
+        return_dict=False,
+    )
+
+    def spread(part: torch.Tensor) -> torch.Tensor:
+        full = part.new_zeros((sample.shape[0], *part.shape[1:]))
+        full[rows] = part
+        return full
+
+    return {
+        "down_block_additional_residuals": [spread(d) for d in down],
+        "mid_block_additional_residual": spread(mid),
+    }
