@@ -13,7 +13,7 @@ import torch
 from headsculpt.render.camera import Camera, to_pixels
 from headsculpt.render.rasterizer import rasterize
 
-_PICK_SUPERSAMPLE = 4  # rasterize finer than the image so a pixel's triangle is the point's
+PICK_SUPERSAMPLE = 4  # rasterize finer than the image so a pixel's triangle is the point's
 
 
 @dataclass
@@ -41,9 +41,14 @@ def pick_surface(
     positions: torch.Tensor,
     width: int,
     height: int,
+    supersample: int = PICK_SUPERSAMPLE,
 ) -> SurfacePick:
-    """The nearest surface under each pixel position (N, 2) of a width×height image."""
-    factor = _PICK_SUPERSAMPLE
+    """The nearest surface under each pixel position (N, 2) of a width×height image.
+
+    The mesh is rasterized at ``supersample`` × the image size, so that the
+    triangle found under a position is (nearly always) the one it lies in.
+    """
+    factor = supersample
     fine_w, fine_h = width * factor, height * factor
     clip = camera.to_clip(vertices.double(), aspect=width / height)
     raster = rasterize(clip, triangles, fine_h, fine_w)
@@ -86,10 +91,11 @@ def visible_points(
 
     ``tolerance`` is in world units: a point on the surface (a landmark) must not
     hide itself, so anything within that distance in front of the nearest
-    surface along its ray counts as seen.
+    surface along its ray counts as seen. A depth test needs no supersampling:
+    the mesh is rasterized at the image size.
     """
     pixels, _ = to_pixels(camera, points, size, size)
-    pick = pick_surface(camera, vertices, triangles, pixels, size, size)
+    pick = pick_surface(camera, vertices, triangles, pixels, size, size, supersample=1)
     surface = pick.interpolate(vertices, triangles)
     eye = torch.tensor(camera.eye, dtype=points.dtype)
     point_distance = (points - eye).norm(dim=1)
