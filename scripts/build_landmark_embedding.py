@@ -53,8 +53,7 @@ def build(out: Path) -> dict:
     mesh = result.mesh
     vertices = torch.from_numpy(mesh.vertices).double()
     triangles = torch.from_numpy(mesh.triangles).long()
-    low, high = mesh.vertices.min(0), mesh.vertices.max(0)
-    sampler = CameraSampler(tuple((low + high) / 2.0), float(np.linalg.norm(high - low) / 2.0))
+    sampler = CameraSampler.around(mesh.vertices)
     cameras = [sampler.view(az, el, FOV, FRAMING).camera for az, el in VIEWS]
 
     faces = MediaPipeFaces()

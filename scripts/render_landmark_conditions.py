@@ -37,8 +37,7 @@ def main() -> None:
     triangles = torch.from_numpy(mesh.triangles).long()
     landmarks = load_landmark_embedding().positions(vertices)
     connections = load_landmark_embedding().connections
-    low, high = mesh.vertices.min(0), mesh.vertices.max(0)
-    sampler = CameraSampler(tuple((low + high) / 2), float(np.linalg.norm(high - low) / 2))
+    sampler = CameraSampler.around(mesh.vertices)
     columns = []
     for azimuth in AZIMUTHS:
         view = sampler.view(azimuth, 10.0, 30.0, 1.0)

@@ -105,9 +105,7 @@ def test_stale_embedding_is_refused(tmp_path, embedding):
 
 
 def _view(mesh, azimuth: float, elevation: float = 5.0):
-    low, high = mesh.vertices.min(0), mesh.vertices.max(0)
-    sampler = CameraSampler(tuple((low + high) / 2), float(np.linalg.norm(high - low) / 2))
-    return sampler.view(azimuth, elevation, 30.0, 1.0)
+    return CameraSampler.around(mesh.vertices).view(azimuth, elevation, 30.0, 1.0)
 
 
 def _condition(mesh, embedding, view):

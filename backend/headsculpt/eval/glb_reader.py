@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pygltflib as gl
 from PIL import Image
+from scipy.spatial.transform import Rotation
 
 from headsculpt.export.glb import PRIOR_TO_GLTF
 from headsculpt.prior.head_model import vertex_normals
@@ -188,14 +189,7 @@ def _mesh_nodes(gltf: gl.GLTF2):
 def _local_matrix(node: gl.Node) -> np.ndarray:
     if node.matrix:
         return np.asarray(node.matrix, dtype=np.float64).reshape(4, 4).T
-    x, y, z, w = node.rotation or [0.0, 0.0, 0.0, 1.0]
-    rotation = np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ]
-    )
+    rotation = Rotation.from_quat(node.rotation or [0.0, 0.0, 0.0, 1.0]).as_matrix()
     matrix = np.eye(4)
     matrix[:3, :3] = rotation * np.asarray(node.scale or [1.0, 1.0, 1.0])
     matrix[:3, 3] = node.translation or [0.0, 0.0, 0.0]

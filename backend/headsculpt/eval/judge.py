@@ -152,8 +152,7 @@ def judge_head(
     """Score ``head`` and draw its contact sheet."""
     config = config or JudgeConfig()
     mesh = head.mesh
-    low, high = mesh.vertices.min(0), mesh.vertices.max(0)
-    sampler = CameraSampler(tuple((low + high) / 2.0), float(np.linalg.norm(high - low) / 2.0))
+    sampler = CameraSampler.around(mesh.vertices)
     views = sampler.orbit(config.views, config.elevation, config.fov, config.framing)
 
     images = []
@@ -198,8 +197,7 @@ def _embedded_projection(
     points = torch.from_numpy(head.landmarks).double()
     vertices = torch.from_numpy(head.mesh.vertices).double()
     triangles = torch.from_numpy(head.mesh.triangles).long()
-    tolerance = 0.02 * float(np.linalg.norm(np.ptp(head.mesh.vertices, axis=0)))
-    visible = visible_points(view.camera, points, vertices, triangles, size, tolerance)
+    visible = visible_points(view.camera, points, vertices, triangles, size)
     pixels, _ = to_pixels(view.camera, points, size, size)
     return pixels.numpy(), visible.numpy()
 

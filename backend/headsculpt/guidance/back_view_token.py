@@ -22,6 +22,8 @@ import torch
 from PIL import Image
 from torch.nn import functional
 
+from headsculpt.guidance.prompts import token_ids
+from headsculpt.guidance.score_distillation import encode_images
 from headsculpt.progress import ProgressCallback, no_progress
 
 BACK_VIEW_TOKEN = "<back-view>"
@@ -162,8 +164,7 @@ def train_back_view_token(
             steps = torch.randint(0, alphas_steps, (len(chosen),), generator=generator)
             noisy = models.scheduler.add_noise(latents, noise, steps).to(models.dtype)
             prompts = [rng.choice(TEMPLATES).format(settings.token) for _ in chosen]
-            ids = tokenizer(prompts, padding="max_length", max_length=tokenizer.model_max_length,
-                            truncation=True, return_tensors="pt").input_ids  # fmt: skip
+            ids = token_ids(tokenizer, prompts)
             hidden = encoder(ids.to(weight.device))[0].to(models.dtype)
             predicted = models.unet(noisy, steps.to(models.device), hidden).sample
             loss = functional.mse_loss(predicted.float(), noise.float())
@@ -189,11 +190,9 @@ def _latent_cache(models, images: Sequence[Image.Image], resolution: int) -> lis
         image = image.crop((left, top, left + side, top + side)).resize(
             (resolution, resolution), Image.BICUBIC
         )
-        pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1.0)
-        pixels = pixels.permute(2, 0, 1)[None].to(models.device, models.dtype)
+        pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)
         with torch.no_grad():
-            latent = models.vae.encode(pixels).latent_dist.sample()
-        cached.append(latent.float() * models.vae.config.scaling_factor)
+            cached.append(encode_images(models, pixels.permute(2, 0, 1)[None]))
     return cached
 
 

@@ -27,8 +27,9 @@ from headsculpt.guidance.score_distillation import (
     DistillationConfig,
     GuidanceBatch,
     ScoreDistillation,
+    add_residuals,
+    controlnet_residuals,
 )
-from headsculpt.guidance.sds import controlnet_residuals
 
 
 @dataclass(frozen=True)
@@ -105,49 +106,18 @@ class EditGuidance(ScoreDistillation):
 
     def _residuals(self, sample, steps, embeddings, batch: GuidanceBatch, count: int) -> dict:
         """InstructPix2Pix ControlNet on the image rows, landmark ControlNet on front/side views."""
-        device = sample.device
-        image_rows = torch.arange(count, 4 * count, device=device)
+        image_rows = torch.arange(count, 4 * count, device=sample.device)
         source = self.condition_images(batch.source_images, sample)
-        parts = [
-            controlnet_residuals(
-                self.models.edit_controlnet,
-                sample,
-                steps,
-                embeddings,
-                image_rows,
-                torch.cat([source] * 3),
-                self.config.edit_conditioning_scale,
-            )
-        ]
-        landmark_net = self.models.landmark_controlnet
-        controlled = [i for i, label in enumerate(batch.labels) if label != "back"]
-        if landmark_net is not None and batch.landmark_images is not None and controlled:
-            rows = [i + k * count for k in range(4) for i in controlled]
-            rows = torch.tensor(rows, device=device)
-            drawings = self.condition_images(batch.landmark_images, sample)
-            parts.append(
-                controlnet_residuals(
-                    landmark_net,
-                    sample,
-                    steps,
-                    embeddings,
-                    rows,
-                    torch.cat([drawings] * 4)[rows],
-                    self.config.conditioning_scale,
-                )
-            )
-        if len(parts) == 1:
-            return parts[0]
-        first, second = parts
-        return {
-            "down_block_additional_residuals": [
-                a + b
-                for a, b in zip(
-                    first["down_block_additional_residuals"],
-                    second["down_block_additional_residuals"],
-                    strict=True,
-                )
-            ],
-            "mid_block_additional_residual": first["mid_block_additional_residual"]
-            + second["mid_block_additional_residual"],
-        }
+        edit = controlnet_residuals(
+            self.models.edit_controlnet,
+            sample,
+            steps,
+            embeddings,
+            image_rows,
+            torch.cat([source] * 3),
+            self.config.edit_conditioning_scale,
+        )
+        landmarks = self.landmark_residuals(
+            sample, steps, embeddings, batch, copies=4, scale=self.config.conditioning_scale
+        )
+        return add_residuals(edit, landmarks)

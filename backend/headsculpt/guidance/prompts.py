@@ -19,6 +19,17 @@ def view_prompt(text: str, label: str, back_view_token: str | None = None) -> st
     return f"{text}, {label} view of head"
 
 
+def token_ids(tokenizer, prompts: list[str]) -> torch.Tensor:
+    """(len(prompts), 77) token ids, padded and truncated as the text encoder expects."""
+    return tokenizer(
+        prompts,
+        padding="max_length",
+        max_length=tokenizer.model_max_length,
+        truncation=True,
+        return_tensors="pt",
+    ).input_ids
+
+
 class PromptEncoder:
     """CLIP text embeddings (77 tokens) of prompts, cached per prompt."""
 
@@ -30,14 +41,7 @@ class PromptEncoder:
         """(len(prompts), 77, D) embeddings in the models' dtype, on their device."""
         missing = [p for p in dict.fromkeys(prompts) if p not in self._cache]
         if missing:
-            tokenizer = self.models.tokenizer
-            tokens = tokenizer(
-                missing,
-                padding="max_length",
-                max_length=tokenizer.model_max_length,
-                truncation=True,
-                return_tensors="pt",
-            ).input_ids
+            tokens = token_ids(self.models.tokenizer, missing)
             encoder = self.models.text_encoder
             with torch.no_grad():
                 device = next(encoder.parameters()).device

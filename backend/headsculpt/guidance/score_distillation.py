@@ -170,11 +170,7 @@ class ScoreDistillation:
             images = functional.interpolate(
                 images, (size, size), mode="bilinear", align_corners=False
             )
-        vae = self.models.vae
-        pixels = (images * 2.0 - 1.0).to(self.models.device, self.models.dtype)
-        chunks = pixels.split(1) if self.models.memory.vae_slicing else [pixels]
-        latents = [vae.encode(chunk).latent_dist.sample() for chunk in chunks]
-        return torch.cat(latents).float() * vae.config.scaling_factor
+        return encode_images(self.models, images)
 
     def condition_images(self, images: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
         """ControlNet inputs at 8× the latent size, in the models' dtype."""
@@ -184,3 +180,88 @@ class ScoreDistillation:
                 images.float(), size, mode="bilinear", align_corners=False
             )
         return images.to(self.models.device, self.models.dtype)
+
+    def landmark_residuals(
+        self,
+        sample: torch.Tensor,
+        steps: torch.Tensor,
+        embeddings: torch.Tensor,
+        batch: GuidanceBatch,
+        copies: int,
+        scale: float,
+    ) -> dict:
+        """The landmark ControlNet's residuals for a batch stacked ``copies`` times.
+
+        Every copy of a front, side or overhead view gets its drawing; back views get
+        zero residuals (the ControlNet is not run for them). Empty when there is no
+        ControlNet or no drawing.
+        """
+        controlnet = self.models.landmark_controlnet
+        controlled = [i for i, label in enumerate(batch.labels) if label != "back"]
+        if controlnet is None or batch.landmark_images is None or not controlled:
+            return {}
+        count = len(batch.labels)
+        rows = [i + k * count for k in range(copies) for i in controlled]
+        rows = torch.tensor(rows, device=sample.device)
+        drawings = self.condition_images(batch.landmark_images, sample)
+        condition = torch.cat([drawings] * copies)[rows]
+        return controlnet_residuals(controlnet, sample, steps, embeddings, rows, condition, scale)
+
+
+def encode_images(models, images: torch.Tensor) -> torch.Tensor:
+    """RGB (B, 3, H, W) in [0, 1] → scaled VAE latents; one image at a time when the
+    memory plan says so. Gradients flow to the images unless called under no_grad."""
+    vae = models.vae
+    pixels = (images * 2.0 - 1.0).to(models.device, models.dtype)
+    chunks = pixels.split(1) if models.memory.vae_slicing else [pixels]
+    latents = [vae.encode(chunk).latent_dist.sample() for chunk in chunks]
+    return torch.cat(latents).float() * vae.config.scaling_factor
+
+
+def controlnet_residuals(
+    controlnet: torch.nn.Module,
+    sample: torch.Tensor,
+    steps: torch.Tensor,
+    embeddings: torch.Tensor,
+    rows: torch.Tensor,
+    condition: torch.Tensor,
+    scale: float,
+) -> dict:
+    """Run ``controlnet`` on ``rows`` of the batch; other rows get zero residuals.
+
+    Returns the UNet's keyword arguments (down and mid residuals for the whole batch).
+    """
+    down, mid = controlnet(
+        sample[rows],
+        steps[rows],
+        encoder_hidden_states=embeddings[rows],
+        controlnet_cond=condition,
+        conditioning_scale=scale,
+        return_dict=False,
+    )
+
+    def spread(part: torch.Tensor) -> torch.Tensor:
+        full = part.new_zeros((sample.shape[0], *part.shape[1:]))
+        full[rows] = part
+        return full
+
+    return {
+        "down_block_additional_residuals": [spread(d) for d in down],
+        "mid_block_additional_residual": spread(mid),
+    }
+
+
+def add_residuals(first: dict, second: dict) -> dict:
+    """Two ControlNets' residual arguments summed (either may be empty)."""
+    if not first or not second:
+        return first or second
+    down = zip(
+        first["down_block_additional_residuals"],
+        second["down_block_additional_residuals"],
+        strict=True,
+    )
+    return {
+        "down_block_additional_residuals": [a + b for a, b in down],
+        "mid_block_additional_residual": first["mid_block_additional_residual"]
+        + second["mid_block_additional_residual"],
+    }

@@ -51,69 +51,11 @@ class StableDiffusionGuidance(ScoreDistillation):
         embeddings = torch.cat([conditional, unconditional])
         sample = torch.cat([noisy, noisy]).to(self.models.dtype)
         steps = torch.cat([timesteps, timesteps])
-        residuals = self.landmark_residuals(sample, steps, embeddings, batch, count)
+        residuals = self.landmark_residuals(
+            sample, steps, embeddings, batch, copies=2, scale=self.config.conditioning_scale
+        )
         prediction = self.models.unet(
             sample, steps, encoder_hidden_states=embeddings, **residuals
         ).sample
         with_text, without = prediction.float().chunk(2)
         return without + self.config.guidance_scale * (with_text - without)
-
-    def landmark_residuals(
-        self,
-        sample: torch.Tensor,
-        steps: torch.Tensor,
-        embeddings: torch.Tensor,
-        batch: GuidanceBatch,
-        count: int,
-    ) -> dict:
-        """The landmark ControlNet's residuals for the doubled batch; zero for back views."""
-        controlnet = self.models.landmark_controlnet
-        if controlnet is None or batch.landmark_images is None:
-            return {}
-        controlled = [i for i, label in enumerate(batch.labels) if label != "back"]
-        if not controlled:
-            return {}
-        rows = torch.tensor(controlled + [i + count for i in controlled], device=sample.device)
-        images = self.condition_images(batch.landmark_images, sample)
-        return controlnet_residuals(
-            controlnet,
-            sample,
-            steps,
-            embeddings,
-            rows,
-            torch.cat([images, images])[rows],
-            self.config.conditioning_scale,
-        )
-
-
-def controlnet_residuals(
-    controlnet: torch.nn.Module,
-    sample: torch.Tensor,
-    steps: torch.Tensor,
-    embeddings: torch.Tensor,
-    rows: torch.Tensor,
-    condition: torch.Tensor,
-    scale: float,
-) -> dict:
-    """Run ``controlnet`` on ``rows`` of the batch; other rows get zero residuals.
-
-    Returns the UNet's keyword arguments (down and mid residuals for the whole batch).
-    """
-    down, mid = controlnet(
-        sample[rows],
-        steps[rows],
-        encoder_hidden_states=embeddings[rows],
-        controlnet_cond=condition,
-        conditioning_scale=scale,
-        return_dict=False,
-    )
-
-    def spread(part: torch.Tensor) -> torch.Tensor:
-        full = part.new_zeros((sample.shape[0], *part.shape[1:]))
-        full[rows] = part
-        return full
-
-    return {
-        "down_block_additional_residuals": [spread(d) for d in down],
-        "mid_block_additional_residual": spread(mid),
-    }

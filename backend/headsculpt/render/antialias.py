@@ -24,7 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from headsculpt.render.rasterizer import Rasterization, screen_coordinates
+from headsculpt.render.rasterizer import (
+    Rasterization,
+    edge_barycentric,
+    screen_coordinates,
+    signed_area,
+)
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ def antialias(
     screen = screen_coordinates(clip_positions, height, width)
     corners = screen[triangles]  # (F, 3, 3), differentiable
     with torch.no_grad():
-        signed_area = _signed_area(corners.detach())
+        facing = torch.sign(signed_area(corners.detach()))
     neighbour = adjacency.neighbour.to(device)
 
     delta = torch.zeros_like(flat)
@@ -117,9 +122,7 @@ def antialias(
             steep = dy.abs() > dx.abs()
             across = neighbour[triangle, edge]
             open_edge = across < 0
-            faces_away = torch.sign(signed_area[across.clamp(min=0)]) != torch.sign(
-                signed_area[triangle]
-            )
+            faces_away = facing[across.clamp(min=0)] != facing[triangle]
             silhouette = open_edge | faces_away
             use = silhouette & (steep if horizontal else ~steep)
             rows = torch.arange(len(near), device=device)
@@ -145,16 +148,7 @@ def _pixel_centres(pixels: torch.Tensor, width: int, dtype: torch.dtype) -> torc
 
 
 def _edge_functions(corners: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-    """Signed distances-to-be (N, 3) of ``points`` from each edge k → k+1, positive inside."""
-    start = corners[..., :2]
-    end = torch.roll(start, -1, dims=1)
-    direction = end - start
-    offset = points[:, None, :] - start
-    cross = direction[..., 0] * offset[..., 1] - direction[..., 1] * offset[..., 0]
-    orientation = torch.sign(_signed_area(corners)).detach()
-    return cross * orientation[:, None]
-
-
-def _signed_area(corners: torch.Tensor) -> torch.Tensor:
-    a, b, c = corners[:, 0, :2], corners[:, 1, :2], corners[:, 2, :2]
-    return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+    """(N, 3): for edge k (corner k → k+1), zero on the edge and positive inside."""
+    # The barycentric weight of the corner opposite an edge is that edge's function.
+    weights = edge_barycentric(corners, points[:, 0], points[:, 1])
+    return weights[:, [2, 0, 1]]

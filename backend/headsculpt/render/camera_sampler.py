@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from headsculpt.render.camera import Camera, framing_distance, orbit_camera
@@ -90,6 +91,15 @@ class CameraSampler:
         self.target = tuple(float(c) for c in target)
         self.radius = float(radius)
         self.config = config or CameraSamplerConfig()
+
+    @classmethod
+    def around(
+        cls, vertices: np.ndarray, config: CameraSamplerConfig | None = None
+    ) -> CameraSampler:
+        """A sampler framing the bounding box of ``vertices`` (V, 3): centre, half diagonal."""
+        low, high = vertices.min(0), vertices.max(0)
+        target = tuple(float(c) for c in (low + high) / 2.0)
+        return cls(target, float(np.linalg.norm(high - low)) / 2.0, config)
 
     def view(self, azimuth: float, elevation: float, fov: float, framing: float) -> SampledView:
         """The view at exactly these angles (degrees) and framing margin."""

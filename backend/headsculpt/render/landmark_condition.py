@@ -84,9 +84,6 @@ def landmark_condition_image(
     """
     if back_view:
         return np.zeros((size, size, 3), dtype=np.uint8)
-    if tolerance is None:
-        extent = vertices.amax(0) - vertices.amin(0)
-        tolerance = 0.02 * float(extent.norm())
     visible = visible_points(camera, landmarks, vertices, triangles, size, tolerance)
     pixels, _ = to_pixels(camera, landmarks, size, size)
     return draw_landmarks(pixels.detach().numpy(), visible.numpy(), connections, size)

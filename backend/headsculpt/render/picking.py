@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from headsculpt.render.camera import Camera, to_pixels
-from headsculpt.render.rasterizer import rasterize
+from headsculpt.render.rasterizer import edge_barycentric, rasterize, screen_coordinates
 
 PICK_SUPERSAMPLE = 4  # rasterize finer than the image so a pixel's triangle is the point's
 
@@ -62,19 +62,11 @@ def pick_surface(
     hit = triangle_ids >= 0
 
     # Barycentrics of the exact position inside the picked triangle, perspective-correct.
-    ndc = clip[:, :3] / clip[:, 3:4]
-    screen = torch.stack([(ndc[:, 0] + 1) * 0.5 * fine_w, (1 - ndc[:, 1]) * 0.5 * fine_h], 1)
-    corners = screen[triangles.long()[triangle_ids.clamp(min=0)]]  # (N, 3, 2)
-    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
-    area = _cross(b - a, c - a)
-    weights = (
-        torch.stack(
-            [_cross(b - fine, c - fine), _cross(c - fine, a - fine), _cross(a - fine, b - fine)], 1
-        )
-        / area[:, None]
-    )
+    corner_ids = triangles.long()[triangle_ids.clamp(min=0)]
+    corners = screen_coordinates(clip, fine_h, fine_w)[corner_ids]  # pixel-centre convention
+    weights = edge_barycentric(corners, fine[:, 0] - 0.5, fine[:, 1] - 0.5)
     weights = weights.clamp(min=0.0)  # a position a hair outside its pixel's triangle
-    weights = weights / clip[:, 3][triangles.long()[triangle_ids.clamp(min=0)]]
+    weights = weights / clip[:, 3][corner_ids]
     barycentric = weights / weights.sum(1, keepdim=True).clamp(min=1e-30)
     return SurfacePick(hit, triangle_ids, barycentric.to(vertices.dtype))
 
@@ -85,15 +77,18 @@ def visible_points(
     vertices: torch.Tensor,
     triangles: torch.Tensor,
     size: int,
-    tolerance: float,
+    tolerance: float | None = None,
 ) -> torch.Tensor:
     """(N,) bool: each world point is in view and not hidden behind the mesh.
 
     ``tolerance`` is in world units: a point on the surface (a landmark) must not
     hide itself, so anything within that distance in front of the nearest
-    surface along its ray counts as seen. A depth test needs no supersampling:
-    the mesh is rasterized at the image size.
+    surface along its ray counts as seen (default: 2 % of the mesh's bounding
+    box diagonal). A depth test needs no supersampling: the mesh is rasterized
+    at the image size.
     """
+    if tolerance is None:
+        tolerance = 0.02 * float((vertices.amax(0) - vertices.amin(0)).norm())
     pixels, _ = to_pixels(camera, points, size, size)
     pick = pick_surface(camera, vertices, triangles, pixels, size, size, supersample=1)
     surface = pick.interpolate(vertices, triangles)
@@ -103,7 +98,3 @@ def visible_points(
     in_view = (pixels >= 0).all(1) & (pixels[:, 0] < size) & (pixels[:, 1] < size)
     unoccluded = ~pick.hit | (point_distance <= surface_distance + tolerance)
     return in_view & unoccluded
-
-
-def _cross(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    return u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]

@@ -14,7 +14,8 @@ import torch
 from PIL import Image
 
 from headsculpt.progress import ProgressCallback, no_progress
-from headsculpt.render.camera import Camera, framing_distance, orbit_camera
+from headsculpt.render.camera import Camera
+from headsculpt.render.camera_sampler import CameraSampler
 from headsculpt.render.colour import linear_to_srgb, srgb_to_linear
 from headsculpt.render.rasterizer import interpolate, rasterize, sample_texture
 
@@ -83,16 +84,12 @@ def render_preview(
     mesh: TexturedMesh, size: int = 512, progress: ProgressCallback = no_progress
 ) -> Image.Image:
     """Front and three-quarter views side by side (2·size × size); reports each view."""
-    head = mesh.vertices
-    low, high = head.min(0), head.max(0)
-    target = tuple(float(c) for c in (low + high) / 2.0)
-    radius = float(np.linalg.norm(high - low)) / 2.0
-    fov = 28.0
-    distance = framing_distance(radius, fov, margin=0.95)
+    sampler = CameraSampler.around(mesh.vertices)
     views = []
     for index, (_, azimuth) in enumerate(PREVIEW_VIEWS):
         progress("preview", index / len(PREVIEW_VIEWS))
-        views.append(render_view(mesh, orbit_camera(azimuth, 5.0, distance, target, fov), size))
+        camera = sampler.view(azimuth, 5.0, fov=28.0, framing=0.95).camera
+        views.append(render_view(mesh, camera, size))
     return Image.fromarray(np.concatenate(views, axis=1))
 
 

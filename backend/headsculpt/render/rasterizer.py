@@ -82,12 +82,27 @@ def screen_coordinates(clip: torch.Tensor, height: int, width: int) -> torch.Ten
     return torch.stack([x, y, ndc[:, 2]], dim=1)
 
 
-def _edge_barycentric(corners: torch.Tensor, px: torch.Tensor, py: torch.Tensor) -> torch.Tensor:
-    """Screen-space barycentrics of points (px, py) in triangles ``corners`` (N, 3, 2+)."""
+def signed_area(corners: torch.Tensor) -> torch.Tensor:
+    """Twice the signed screen area of triangles ``corners`` (N, 3, 2+).
+
+    Negative for triangles counter-clockwise in NDC (screen y grows downwards).
+    """
     ax, ay = corners[:, 0, 0], corners[:, 0, 1]
     bx, by = corners[:, 1, 0], corners[:, 1, 1]
     cx, cy = corners[:, 2, 0], corners[:, 2, 1]
-    area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+    return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+
+
+def edge_barycentric(corners: torch.Tensor, px: torch.Tensor, py: torch.Tensor) -> torch.Tensor:
+    """Screen-space barycentrics of points (px, py) in triangles ``corners`` (N, 3, 2+).
+
+    Weight k is zero on the edge opposite corner k and positive inside, whichever
+    way the triangle winds.
+    """
+    ax, ay = corners[:, 0, 0], corners[:, 0, 1]
+    bx, by = corners[:, 1, 0], corners[:, 1, 1]
+    cx, cy = corners[:, 2, 0], corners[:, 2, 1]
+    area = signed_area(corners)
     w0 = (bx - px) * (cy - py) - (by - py) * (cx - px)
     w1 = (cx - px) * (ay - py) - (cy - py) * (ax - px)
     w2 = (ax - px) * (by - py) - (ay - py) * (bx - px)
@@ -132,7 +147,7 @@ def _nearest_triangle_keys(
         tri_of = tri[owner]
         px = xmin[tri_of] + local % widths[tri_of]
         py = ymin[tri_of] + torch.div(local, widths[tri_of], rounding_mode="floor")
-        bary = _edge_barycentric(corners[tri_of], px.to(screen.dtype), py.to(screen.dtype))
+        bary = edge_barycentric(corners[tri_of], px.to(screen.dtype), py.to(screen.dtype))
         inside = (bary >= -1e-7).all(1)
         if not inside.any():
             continue
@@ -184,7 +199,7 @@ def rasterize(
     corners = screen_grad[triangles[triangle_ids]]
     px = (pixels % width).to(clip_positions.dtype)
     py = torch.div(pixels, width, rounding_mode="floor").to(clip_positions.dtype)
-    screen_bary = _edge_barycentric(corners, px, py)
+    screen_bary = edge_barycentric(corners, px, py)
     inverse_w = 1.0 / clip_positions[:, 3][triangles[triangle_ids]]
     weighted = screen_bary * inverse_w
     barycentric = weighted / weighted.sum(1, keepdim=True)
@@ -212,11 +227,7 @@ def _visible_triangles(
 
 def _front_facing(corners: torch.Tensor) -> torch.Tensor:
     """(F,) bool: counter-clockwise in NDC, i.e. clockwise on screen where y grows down."""
-    c = corners
-    signed = (c[:, 1, 0] - c[:, 0, 0]) * (c[:, 2, 1] - c[:, 0, 1]) - (c[:, 1, 1] - c[:, 0, 1]) * (
-        c[:, 2, 0] - c[:, 0, 0]
-    )
-    return signed < 0
+    return signed_area(corners) < 0
 
 
 @functools.cache
