@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from headsculpt.eval.glb_reader import read_head_glb
 from headsculpt.eval.judge import JudgeConfig, judge_head
 from headsculpt.eval.mediapipe_runner import MediaPipeFaces
+from headsculpt.export.glb_reader import read_head_glb
 from headsculpt.pipelines.parametric import ParametricPipeline
 
 DESCRIPTIONS = (

@@ -13,9 +13,9 @@ import pygltflib as gl
 import pytest
 
 from conftest import MEDIAPIPE_PYTHON, require_tool
-from headsculpt.eval.glb_reader import GlbReadError, read_head_glb
 from headsculpt.eval.judge import JudgeConfig, judge_head
 from headsculpt.eval.mediapipe_runner import PYTHON_VARIABLE, MediaPipeFaces
+from headsculpt.export.glb_reader import GlbReadError, read_head_glb
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from headsculpt.eval.glb_reader import read_head_glb
+from headsculpt.export.glb_reader import read_head_glb
 from headsculpt.prior.head_model import PART_NAMES, HeadParameters, load_head_model
 from headsculpt.prior.landmarks import (
     LANDMARK_COUNT,

@@ -81,9 +81,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from headsculpt.eval.glb_reader import read_head_glb
     from headsculpt.eval.judge import JudgeConfig, judge_head
     from headsculpt.eval.mediapipe_runner import MediaPipeFaces, MediaPipeUnavailableError
+    from headsculpt.export.glb_reader import read_head_glb
 
     config = JudgeConfig(views=args.views, elevation=args.elevation, size=args.size)
     glb = Path(args.glb)

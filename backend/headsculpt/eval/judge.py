@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from headsculpt.eval.glb_reader import GlbHead
 from headsculpt.eval.mediapipe_runner import FaceFinding, MediaPipeFaces
+from headsculpt.export.glb_reader import GlbHead
 from headsculpt.prior.landmarks import inter_ocular_distance
 from headsculpt.progress import ProgressCallback, no_progress, scaled_progress
 from headsculpt.render.camera import to_pixels
