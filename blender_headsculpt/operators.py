@@ -18,6 +18,7 @@ from pathlib import Path
 import bpy
 
 from . import session
+from .choices import PRESET_PROPERTY
 from .client import BackendError
 from .code_summary import summarize_code
 from .importer import import_head, origin_of
@@ -200,7 +201,7 @@ class HEADSCULPT_OT_generate(bpy.types.Operator):
             "prompt": settings.prompt,
             "negative_prompt": settings.negative_prompt,
             "seed": settings.seed,
-            "quality": settings.quality,
+            "quality": getattr(settings, PRESET_PROPERTY[settings.mode]),
             "variants": settings.variants,
             "texture_size": int(settings.texture_size),
             "models": model_settings(context),
@@ -232,7 +233,6 @@ class HEADSCULPT_OT_edit(bpy.types.Operator):
             "parent_id": origin["job_id"],
             "instruction": settings.edit_instruction,
             "edit_scale": settings.edit_scale,
-            "quality": settings.quality,
             "models": model_settings(context),
         }
         return _start_job(self, context, request, _blocking(self.blocking))

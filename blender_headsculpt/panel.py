@@ -7,6 +7,7 @@ import os
 import bpy
 
 from . import session
+from .choices import PRESET_PROPERTY
 from .importer import origin_of
 
 
@@ -45,7 +46,7 @@ class HEADSCULPT_PT_main(bpy.types.Panel):
         layout.prop(settings, "prompt", text="")
         layout.prop(settings, "negative_prompt")
         layout.prop(settings, "mode", expand=True)
-        layout.prop(settings, "quality")
+        layout.prop(settings, PRESET_PROPERTY[settings.mode])
         row = layout.row(align=True)
         row.prop(settings, "seed")
         row.prop(settings, "use_random_seed", toggle=True, text="", icon="FILE_REFRESH")

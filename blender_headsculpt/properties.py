@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import bpy
 
-JOB_MODES = [
-    ("parametric", "Parametric", "Seconds, on the CPU: the head model shaped by the text"),
-    ("sculpt", "Sculpt", "Minutes, on a GPU: score distillation from Stable Diffusion"),
-]
-QUALITY = [("draft", "Draft", ""), ("standard", "Standard", ""), ("high", "High", "")]
-TEXTURE_SIZES = [("1024", "1024", "1024 × 1024 textures"), ("2048", "2048", "2048 × 2048")]
+from .choices import (
+    DEFAULT_PRESET,
+    EDIT_SCALE_RANGE,
+    MAX_VARIANTS,
+    MODES,
+    PRESETS,
+    SEED_MAX,
+    TEXTURE_SIZES,
+    enum_items,
+)
+
+
+def _texture_label(size: int) -> str:
+    return f"{size} × {size} textures"
 
 
 class HeadSculptHistoryItem(bpy.types.PropertyGroup):
@@ -30,16 +38,27 @@ class HeadSculptSettings(bpy.types.PropertyGroup):
         description="Describe the head",
     )
     negative_prompt: bpy.props.StringProperty(name="Negative", default="")
-    mode: bpy.props.EnumProperty(name="Mode", items=JOB_MODES, default="parametric")
-    quality: bpy.props.EnumProperty(name="Quality", items=QUALITY, default="standard")
-    seed: bpy.props.IntProperty(name="Seed", default=0, min=0)
+    mode: bpy.props.EnumProperty(name="Mode", items=list(MODES), default=MODES[0][0])
+    quality: bpy.props.EnumProperty(
+        name="Quality", items=enum_items(PRESETS["parametric"]), default=DEFAULT_PRESET
+    )
+    sculpt_quality: bpy.props.EnumProperty(
+        name="Quality", items=enum_items(PRESETS["sculpt"]), default=DEFAULT_PRESET
+    )
+    seed: bpy.props.IntProperty(name="Seed", default=0, min=0, max=SEED_MAX)
     use_random_seed: bpy.props.BoolProperty(
         name="Random", default=False, description="Draw a new seed for every Generate"
     )
-    variants: bpy.props.IntProperty(name="Variants", default=1, min=1, max=16)
-    texture_size: bpy.props.EnumProperty(name="Texture", items=TEXTURE_SIZES, default="1024")
+    variants: bpy.props.IntProperty(name="Variants", default=1, min=1, max=MAX_VARIANTS)
+    texture_size: bpy.props.EnumProperty(
+        name="Texture",
+        items=enum_items(TEXTURE_SIZES, _texture_label),
+        default=str(TEXTURE_SIZES[0]),
+    )
     edit_instruction: bpy.props.StringProperty(name="Instruction", default="")
-    edit_scale: bpy.props.FloatProperty(name="Edit scale", default=1.0, min=0.0, max=10.0)
+    edit_scale: bpy.props.FloatProperty(
+        name="Edit scale", default=1.0, min=EDIT_SCALE_RANGE[0], max=EDIT_SCALE_RANGE[1]
+    )
 
     # What the panel shows about the current (or last) job.
     job_id: bpy.props.StringProperty()

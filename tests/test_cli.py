@@ -20,6 +20,7 @@ def test_generate_writes_glb_sidecar_and_preview(tmp_path):
     assert (tmp_path / "out/h.glb").read_bytes()[:4] == b"glTF"
     sidecar = json.loads((tmp_path / "out/h.json").read_text())
     assert sidecar["seed"] == 3 and sidecar["prompt"] == "an old woman with green eyes"
+    assert sidecar["parent"] is None  # a head from text has no parent
     assert sidecar["descriptive_code"]["attributes"]["eyes.color"] == "green"
     assert Image.open(tmp_path / "out/h.png").size == (1024, 512)
     assert not list((tmp_path / "out").glob(".*partial"))

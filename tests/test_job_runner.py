@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from headsculpt.api.executors import JobOutputs
 from headsculpt.api.job_store import JobStore
 from headsculpt.api.runner import JobRunner
 from headsculpt.api.schemas import JobRequest, PipelineAvailability
+from headsculpt.pipelines.contract import JobOutputs
 from headsculpt.progress import ProgressCallback
 
 
@@ -26,7 +26,7 @@ class WritesOneFile:
 
     def run(self, request: JobRequest, outputs: JobOutputs, progress: ProgressCallback):
         progress("work", 0.5)
-        outputs.add_file("head.glb", b"glTF" + request.prompt.encode())
+        outputs.write("head.glb", b"glTF" + request.prompt.encode())
 
 
 class BlocksUntilReleased(WritesOneFile):
@@ -132,5 +132,25 @@ def test_a_failing_job_keeps_its_trace_and_the_lane_goes_on(tmp_path):
         assert "out of memory" in (tmp_path / "jobs" / failed / "error.log").read_text()
         runner.executors["parametric"] = WritesOneFile()
         assert _wait(store, _submit(store, runner), {"succeeded"}).state == "succeeded"
+    finally:
+        runner.stop()
+
+
+def test_a_job_missing_weights_says_where_a_server_user_sets_them(tmp_path):
+    from headsculpt.guidance.sources import MissingWeightsError
+
+    class NeedsWeights(WritesOneFile):
+        def run(self, request, outputs, progress):
+            raise MissingWeightsError("base_model", "not set")
+
+    store = JobStore(tmp_path)
+    runner = JobRunner(store, {"parametric": NeedsWeights(), "sculpt": WritesOneFile(),
+                               "edit": WritesOneFile()})  # fmt: skip
+    runner.start()
+    try:
+        message = _wait(store, _submit(store, runner), {"failed"}).message
+        assert message.startswith("MissingWeightsError: base_model (Stable Diffusion")
+        assert message.endswith("(set models.base_model in the request, or in the add-on's "
+                                "preferences › Models)")  # fmt: skip
     finally:
         runner.stop()

@@ -6,7 +6,7 @@ import pytest
 from benchmarks.parser_eval import score
 from benchmarks.parser_eval_set import generate_cases
 from headsculpt.descriptive_code import DescriptiveCode
-from headsculpt.text.parser import MAX_DESCRIPTION_CHARS
+from headsculpt.limits import MAX_PROMPT_CHARS
 
 
 def test_reads_the_fisherman(description_parser):
@@ -104,9 +104,9 @@ def test_foreign_or_nonsense_text_is_ignored_whole(description_parser, pipeline,
 def test_empty_and_over_long_input(description_parser):
     assert description_parser("").attributes == {}
     assert description_parser("   \n").attributes == {}
-    description_parser("a man " * (MAX_DESCRIPTION_CHARS // 6))  # just under: fine
+    description_parser("a man " * (MAX_PROMPT_CHARS // 6))  # just under: fine
     with pytest.raises(ValueError, match="2000"):
-        description_parser("a" * (MAX_DESCRIPTION_CHARS + 1))
+        description_parser("a" * (MAX_PROMPT_CHARS + 1))
 
 
 def test_code_round_trips_through_json(description_parser):

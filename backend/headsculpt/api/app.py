@@ -87,7 +87,7 @@ def create_app(
             queued=runner.queued(),
         )
 
-    submit_errors = {**_ERRORS, **{code: {"model": ErrorBody} for code in (400, 404, 501)}}
+    submit_errors = {**_ERRORS, **{code: {"model": ErrorBody} for code in (400, 404, 409, 501)}}
 
     @v1.post("/jobs", status_code=202, response_model=JobStatus, responses=submit_errors)
     def submit(request: JobRequest, response: Response) -> JobStatus:
@@ -95,8 +95,11 @@ def create_app(
         availability = runner.executors[name].availability()
         if not availability.available:
             raise _fail(501, f"{name} jobs cannot run here: {availability.reason}", "mode")
-        if request.parent_id is not None:
-            _get(store, request.parent_id, field="parent_id")  # 404 when it does not exist
+        if request.parent_id is not None:  # a child reads its parent's files: they must exist
+            parent = _get(store, request.parent_id, field="parent_id")
+            if parent.state != "succeeded":
+                message = f"job {parent.id} is {parent.state}; only a finished head can be a parent"
+                raise _fail(409, message, "parent_id")
         status = store.create(request)
         runner.submit(status.id)
         response.headers["Location"] = f"/v1/jobs/{status.id}"

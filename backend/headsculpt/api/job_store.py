@@ -1,9 +1,11 @@
 """Jobs on disk: one folder per job with its request, its status and its outputs.
 
 ``<data>/jobs/<id>/request.json`` is written once, ``status.json`` on every
-change, outputs as the pipeline produces them. Every write goes to a temporary
-file in the same folder and is renamed over the target, so a crash (or kill -9)
-leaves either the old or the new file, never half of one. Nothing in the store
+change, outputs as the pipeline produces them (``outputs/``), checkpoints in
+``scratch/`` (never listed, kept across restarts so a job can resume). Every
+write goes to a temporary file in the same folder and is renamed over the
+target, so a crash (or kill -9) leaves either the old or the new file, never
+half of one. Nothing in the store
 is deleted except by an explicit DELETE.
 
 On open, jobs that were running when the process died are marked
@@ -96,6 +98,7 @@ class JobStore:
             status = JobStatus(
                 id=job_id, kind=request.kind, mode=request.mode, state="queued", progress=0.0,
                 created_at=_timestamp(created), prompt=request.prompt,
+                parent_id=request.parent_id,
             )  # fmt: skip
             self._write_status(status)
             return status
@@ -141,6 +144,12 @@ class JobStore:
             return counts
 
     # --- files ----------------------------------------------------------
+    def scratch_dir(self, job_id: str) -> Path:
+        """The job's own folder for checkpoints (created on first use)."""
+        folder = self._folder(job_id) / "scratch"
+        folder.mkdir(exist_ok=True)
+        return folder
+
     def add_output(self, job_id: str, name: str, data: bytes) -> JobStatus:
         """Store an output file and list it on the job (replacing one of the same name)."""
         if not is_safe_file_name(name):

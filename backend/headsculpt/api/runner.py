@@ -1,7 +1,8 @@
 """Workers: one lane (thread + queue) per kind of hardware, jobs in order within a lane.
 
-Parametric jobs run on the "cpu" lane and sculpt/edit jobs on the "gpu" lane, so a
-minute-long sculpt never holds up a head that takes a second. Within a lane jobs
+Each job kind names its lane in pipelines/registry.py: parametric jobs run on the
+"cpu" lane and sculpt/edit jobs on the "gpu" lane, so a minute-long sculpt never
+holds up a head that takes a second. Within a lane jobs
 run one at a time, oldest first (one GPU, one set of warm models).
 
 Cancelling a queued job marks it at once; cancelling a running one sets a flag
@@ -17,15 +18,16 @@ import queue
 import threading
 import traceback
 
-from headsculpt.api.executors import Executor, JobOutputs, pipeline_name
+from headsculpt.api.executors import Executor, pipeline_name
+from headsculpt.api.job_outputs import StoredOutputs
 from headsculpt.api.job_store import JobStore, UnknownJobError, now
 from headsculpt.api.schemas import JobStatus
 from headsculpt.files import png_bytes, write_atomically
+from headsculpt.pipelines.registry import job_kinds
 from headsculpt.progress import Cancelled
 
 log = logging.getLogger("headsculpt.api")
 
-LANES = {"parametric": "cpu", "sculpt": "gpu", "edit": "gpu"}
 _STOP = object()
 
 
@@ -35,7 +37,8 @@ class JobRunner:
     def __init__(self, store: JobStore, executors: dict[str, Executor]) -> None:
         self.store = store
         self.executors = executors
-        self._queues: dict[str, queue.Queue] = {lane: queue.Queue() for lane in set(LANES.values())}
+        self.lanes = {kind.name: kind.lane for kind in job_kinds()}  # executor name → lane
+        self._queues: dict[str, queue.Queue] = {lane: queue.Queue() for lane in self.lanes.values()}
         self._threads: list[threading.Thread] = []
         self._cancel: dict[str, threading.Event] = {}
         self._running: dict[str, str] = {}  # lane → job id
@@ -45,7 +48,7 @@ class JobRunner:
     def start(self, requeue: list[str] = ()) -> None:
         """Start the lane threads (each loads its executors first) and queue ``requeue``."""
         for lane, jobs in self._queues.items():
-            names = [name for name, owner in LANES.items() if owner == lane]
+            names = [name for name, owner in self.lanes.items() if owner == lane]
             thread = threading.Thread(target=self._work, args=(lane, jobs, names),
                                       name=f"headsculpt-{lane}", daemon=True)  # fmt: skip
             thread.start()
@@ -57,7 +60,7 @@ class JobRunner:
         request = self.store.request(job_id)
         with self._lock:
             self._cancel[job_id] = threading.Event()
-        self._queues[LANES[pipeline_name(request)]].put(job_id)
+        self._queues[self.lanes[pipeline_name(request)]].put(job_id)
 
     def cancel(self, job_id: str) -> JobStatus:
         """Stop a job: at once when queued, at its next step when running."""
@@ -132,10 +135,7 @@ class JobRunner:
             if preview is not None:
                 self._save_preview(job_id, preview)
 
-        outputs = JobOutputs(
-            add_file=lambda name, data: self.store.add_output(job_id, name, data),
-            set_code=lambda code: self.store.update(job_id, descriptive_code=code),
-        )
+        outputs = StoredOutputs(self.store, job_id, request.parent_id)
         try:
             self.executors[pipeline_name(request)].run(request, outputs, progress)
             if cancel.is_set():
@@ -152,7 +152,7 @@ class JobRunner:
             log.exception("job %s failed", job_id)
             self._save_trace(job_id)
             self.store.update(job_id, state="failed", finished_at=now(),
-                              message=f"{type(error).__name__}: {error}")  # fmt: skip
+                              message=_failure_message(error))  # fmt: skip
         finally:
             with self._lock:
                 self._running.pop(lane, None)
@@ -167,3 +167,12 @@ class JobRunner:
             write_atomically(folder / "error.log", traceback.format_exc().encode("utf-8"))
         except (OSError, UnknownJobError):
             pass
+
+
+def _failure_message(error: Exception) -> str:
+    """What a failed job says; a missing model says where a server user sets it."""
+    message = f"{type(error).__name__}: {error}"
+    slot = getattr(error, "slot", None)  # guidance's MissingWeightsError names its slot
+    if slot:
+        message += f" (set models.{slot} in the request, or in the add-on's preferences › Models)"
+    return message

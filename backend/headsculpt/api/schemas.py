@@ -1,7 +1,9 @@
 """The /v1 API's request and response bodies (pydantic; FastAPI serves them as OpenAPI).
 
 Every field is bounded, so a malformed or oversized value is refused with a 422
-that names it (``loc``) before any work is queued.
+that names it (``loc``) before any work is queued. Choices and bounds come from
+the registry of job kinds and headsculpt.limits; each kind then checks its own
+(presets, variants, parent) with the same code the CLI uses.
 """
 
 from __future__ import annotations
@@ -10,14 +12,26 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from headsculpt.text.parser import MAX_DESCRIPTION_CHARS
+from headsculpt.limits import (
+    EDIT_SCALE_RANGE,
+    MAX_MODEL_SOURCE_CHARS,
+    MAX_PROMPT_CHARS,
+    MAX_VARIANTS,
+    MODEL_SLOTS,
+    SEED_RANGE,
+    TEXTURE_SIZES,
+    RequestError,
+)
+from headsculpt.pipelines.registry import all_presets, find_kind, request_kinds, request_modes
 
-JobKind = Literal["generate", "edit"]
-JobMode = Literal["parametric", "sculpt"]
+JobKind = Literal[request_kinds()]
+JobMode = Literal[request_modes()]
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
 FINISHED_STATES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "interrupted"})
-QualityPreset = Literal["draft", "standard", "high"]
-ModelSlot = Literal["base_model", "landmark_controlnet", "edit_controlnet", "back_view_embedding"]
+QualityPreset = Literal[all_presets()]
+ModelSlot = Literal[MODEL_SLOTS]
+TextureSize = Literal[TEXTURE_SIZES]
+ModelSource = Annotated[str, StringConstraints(max_length=MAX_MODEL_SOURCE_CHARS)]
 
 JOB_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$"
 
@@ -29,33 +43,44 @@ class JobRequest(BaseModel):
 
     kind: JobKind = "generate"
     mode: JobMode = "parametric"
-    prompt: str = Field("", max_length=MAX_DESCRIPTION_CHARS, description="the description")
+    prompt: str = Field("", max_length=MAX_PROMPT_CHARS, description="the description")
     negative_prompt: str = Field(
-        "", max_length=MAX_DESCRIPTION_CHARS, description="what to avoid (sculpt and edit)"
+        "", max_length=MAX_PROMPT_CHARS, description="what to avoid (sculpt and edit)"
     )
-    seed: int | None = Field(None, ge=0, lt=2**32, description="default: derived from the text")
-    quality: QualityPreset = Field("standard", description="preset: draft, standard or high")
-    variants: int = Field(1, ge=1, le=16, description="how many different heads to make")
-    texture_size: Literal[1024, 2048] = 1024
-    parent_id: str | None = Field(None, pattern=JOB_ID_PATTERN, description="edit: the job edited")
-    instruction: str = Field(
-        "", max_length=MAX_DESCRIPTION_CHARS, description="edit: what to change"
+    seed: int | None = Field(
+        None, ge=SEED_RANGE[0], lt=SEED_RANGE[1], description="default: derived from the text"
     )
-    edit_scale: float = Field(1.0, ge=0.0, le=10.0, description="edit: how strongly to apply it")
-    models: dict[ModelSlot, Annotated[str, StringConstraints(max_length=1000)]] = Field(
+    quality: QualityPreset | None = Field(
+        None, description="the job kind's preset (default: its standard one)"
+    )
+    variants: int = Field(1, ge=1, le=MAX_VARIANTS, description="how many different heads")
+    texture_size: TextureSize = TEXTURE_SIZES[0]
+    parent_id: str | None = Field(
+        None, pattern=JOB_ID_PATTERN, description="the finished job this one starts from"
+    )
+    instruction: str = Field("", max_length=MAX_PROMPT_CHARS, description="edit: what to change")
+    edit_scale: float = Field(
+        1.0,
+        ge=EDIT_SCALE_RANGE[0],
+        le=EDIT_SCALE_RANGE[1],
+        description="edit: how strongly to apply it",
+    )
+    models: dict[
+        ModelSlot, Annotated[str, StringConstraints(max_length=MAX_MODEL_SOURCE_CHARS)]
+    ] = Field(
         default_factory=dict,
         description="sculpt/edit: local folders, .safetensors files or hub ids of the models",
     )
 
     @model_validator(mode="after")
-    def _edit_needs_parent_and_instruction(self) -> JobRequest:
-        if self.kind == "edit":
-            if self.parent_id is None:
-                raise ValueError("parent_id: an edit job needs the id of the job it edits")
-            if not self.instruction.strip():
-                raise ValueError("instruction: an edit job needs an instruction")
-        elif not self.prompt.strip():
-            raise ValueError("prompt: a generate job needs a description")
+    def _within_its_kinds_limits(self) -> JobRequest:
+        """The job kind's own checks (as the CLI makes them); prompts come back trimmed."""
+        try:
+            checked = find_kind(self.kind, self.mode).check(self.model_dump())
+        except RequestError as error:
+            raise ValueError(str(error)) from None
+        for name in ("quality", "prompt", "negative_prompt", "instruction"):
+            setattr(self, name, checked[name])
         return self
 
 
@@ -69,8 +94,8 @@ class JobStatus(BaseModel):
     """Where a job stands; also what ``status.json`` in its folder holds."""
 
     id: str
-    kind: JobKind
-    mode: JobMode
+    kind: str  # as JobRequest (plain text: history may hold kinds no longer registered)
+    mode: str
     state: JobState
     progress: float = Field(ge=0.0, le=1.0)
     stage: str = ""
@@ -79,6 +104,7 @@ class JobStatus(BaseModel):
     started_at: str | None = None
     finished_at: str | None = None
     prompt: str = ""
+    parent_id: str | None = None  # the job this one was made from (edit)
     descriptive_code: dict[str, Any] | None = None
     outputs: list[OutputFile] = Field(default_factory=list)
 

@@ -24,6 +24,7 @@ from torch.nn import functional
 
 from headsculpt.guidance.prompts import token_ids
 from headsculpt.guidance.score_distillation import encode_images
+from headsculpt.guidance.sources import MissingWeightsError, source_kind
 from headsculpt.progress import ProgressCallback, no_progress
 
 BACK_VIEW_TOKEN = "<back-view>"
@@ -40,8 +41,6 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 def load_back_view_embedding(models, source: str, allow_download: bool = False) -> str:
     """Add the token in ``source`` to the models' tokenizer and text encoder; returns it."""
-    from headsculpt.guidance.models import MissingWeightsError, source_kind
-
     if not source:
         raise MissingWeightsError("back_view_embedding", "not set")
     kind = source_kind(source)
@@ -85,8 +84,6 @@ def add_token(models, token: str, vector: torch.Tensor) -> None:
     """Give ``token`` the embedding ``vector`` (adding it to the vocabulary if new)."""
     embeddings = models.text_encoder.get_input_embeddings()
     if vector.numel() != embeddings.weight.shape[1]:
-        from headsculpt.guidance.models import MissingWeightsError
-
         raise MissingWeightsError(
             "back_view_embedding",
             f"its vector has {vector.numel()} values but this text encoder's embeddings have "

@@ -30,6 +30,7 @@ from headsculpt.guidance.score_distillation import (
     add_residuals,
     controlnet_residuals,
 )
+from headsculpt.guidance.sources import MissingWeightsError
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,6 @@ class EditGuidance(ScoreDistillation):
         self, models, description: str, instruction: str, config: IESDConfig | None = None
     ) -> None:
         if models.edit_controlnet is None:
-            from headsculpt.guidance.models import MissingWeightsError
-
             raise MissingWeightsError("edit_controlnet", "editing needs it and it is not loaded")
         super().__init__(models, config or IESDConfig())
         self.description = description

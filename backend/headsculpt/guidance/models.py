@@ -21,33 +21,11 @@ from pathlib import Path
 
 import torch
 
-SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
-SLOT_HELP = {
-    "base_model": "Stable Diffusion 1.5 or 2.1-base",
-    "landmark_controlnet": "the MediaPipe-face ControlNet (CrucibleAI/ControlNetMediaPipeFace)",
-    "edit_controlnet": "the InstructPix2Pix ControlNet (e.g. lllyasviel/control_v11e_sd15_ip2p)",
-    "back_view_embedding": "the <back-view> token (headsculpt train-back-token)",
-}
-WHERE_TO_SET = (
-    "set it in the add-on's preferences (Models for the Sculpt and Edit modes), in the job "
-    "request's `models`, or with the command's --{option} option"
-)
+from headsculpt.guidance.sources import MissingWeightsError, source_kind
+
 SD15_CONTROLNET_SUBFOLDER = "diffusion_sd15"
 # What diffusers raises for a missing, partial or mismatched model.
 _LOAD_ERRORS = (OSError, ValueError, KeyError, RuntimeError)
-
-
-class MissingWeightsError(ValueError):
-    """A model slot is empty or names nothing loadable; the message says what to set."""
-
-    def __init__(self, slot: str, reason: str) -> None:
-        option = slot.replace("_", "-")
-        super().__init__(
-            f"{slot} ({SLOT_HELP[slot]}): {reason}; {WHERE_TO_SET.format(option=option)} — a "
-            "diffusers folder, a single .safetensors checkpoint, or a hub id on a machine "
-            "with the network"
-        )
-        self.slot = slot
 
 
 @dataclass(frozen=True)
@@ -67,19 +45,6 @@ class ModelSources:
     def from_mapping(cls, models: dict[str, str], allow_download: bool = False) -> ModelSources:
         """From a job request's ``models`` (same slot names)."""
         return cls(**{k: v for k, v in models.items() if v}, allow_download=allow_download)
-
-
-def source_kind(source: str) -> str:
-    """ "folder", "file" or "hub" for a source string (a missing path is an error)."""
-    path = Path(os.path.expanduser(source))
-    if path.is_dir():
-        return "folder"
-    if path.is_file():
-        return "file"
-    looks_like_path = source.startswith((".", "/", "~")) or path.suffix in SINGLE_FILE_SUFFIXES
-    if looks_like_path or source.count("/") != 1:
-        return "missing"
-    return "hub"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ second per head once the head model is loaded.
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -25,6 +24,15 @@ from headsculpt.export.glb import (
     Textures,
     write_glb,
 )
+from headsculpt.files import png_bytes
+from headsculpt.limits import MAX_VARIANTS, SEED_RANGE, TEXTURE_SIZES
+from headsculpt.pipelines.contract import (
+    OUTPUT_STEM,
+    JobOutputs,
+    default_seed,
+    variant_seed,
+    variant_stem,
+)
 from headsculpt.prior.code_mapping import DEFAULT_VARIATION, head_parameters
 from headsculpt.prior.head_model import PART_NAMES, HeadMesh, HeadModel, load_head_model
 from headsculpt.prior.landmarks import LandmarkEmbedding
@@ -36,8 +44,20 @@ from headsculpt.texture.painter import PBRTextures, detail_noise, paint
 from headsculpt.texture.skin_parameters import SkinParameters
 from headsculpt.texture.surface_maps import SurfaceMaps, build_surface_maps
 
-TEXTURE_SIZES = (1024, 2048)
-MAX_VARIANTS = 16
+# Quality presets: the preview image's height (the head itself is the same in all).
+PREVIEW_SIZES = {"draft": 256, "standard": 512, "high": 1024}
+
+
+@dataclass
+class ParametricRequest:
+    """What a parametric job reads from its request (the HTTP body or the CLI options)."""
+
+    prompt: str
+    seed: int | None = None  # None: derived from the text (default_seed)
+    quality: str = "standard"
+    variants: int = 1
+    texture_size: int = 1024
+    preview: bool = True  # also render a preview image per head
 
 
 @dataclass
@@ -67,6 +87,7 @@ class ParametricResult:
     glb: bytes
     mesh: TexturedMesh
     parameters: dict[str, Any] = field(default_factory=dict)
+    parent: str | None = None  # the job id (or file) this head was made from
 
     def sidecar(self) -> dict[str, Any]:
         """The JSON written beside the GLB: enough to reproduce the file exactly."""
@@ -74,6 +95,7 @@ class ParametricResult:
             "generator": f"headsculpt {__version__}",
             "mode": "parametric",
             "prompt": self.prompt,
+            "parent": self.parent,
             "seed": self.seed,
             "texture_size": self.config.texture_size,
             "variation": self.config.variation,
@@ -90,18 +112,16 @@ class ParametricResult:
         return render_preview(self.mesh, size, progress)
 
 
-def variant_stem(stem: str, index: int, count: int) -> str:
-    """File stem of variant ``index`` (from 0): "head" alone, else "head_1" … "head_N"."""
-    return stem if count == 1 else f"{stem}_{index + 1}"
-
-
-def default_seed(prompt: str) -> int:
-    """The seed used when none is given: stable for a prompt, different between prompts."""
-    return zlib.crc32(" ".join(prompt.lower().split()).encode("utf-8"))
-
-
 class ParametricPipeline:
-    """Compose the description parser, the head model and the painter."""
+    """Compose the description parser, the head model and the painter.
+
+    The job kind "parametric" (pipelines/registry.py): ``run`` makes a job's heads
+    and files; ``__call__``, ``each_variant`` and ``from_code`` are the steps, for
+    scripts and tests.
+    """
+
+    Request = ParametricRequest
+    PRESETS = PREVIEW_SIZES
 
     def __init__(
         self,
@@ -133,21 +153,6 @@ class ParametricPipeline:
         progress("parse", 0.0)
         return self.from_code(self.parse(prompt), prompt, seed, config, progress)
 
-    def variants(
-        self,
-        prompt: str,
-        count: int,
-        seed: int | None = None,
-        config: ParametricConfig | None = None,
-        progress: ProgressCallback = no_progress,
-    ) -> list[ParametricResult]:
-        """``count`` different heads that all honour what the text says (see each_variant)."""
-        seed = default_seed(prompt) if seed is None else int(seed)
-        code = self.parse(prompt)
-        return [
-            result for result, _ in self.each_variant(code, prompt, count, seed, config, progress)
-        ]
-
     def each_variant(
         self,
         code: DescriptiveCode,
@@ -168,12 +173,11 @@ class ParametricPipeline:
         """
         if not 1 <= count <= MAX_VARIANTS:
             raise ValueError(f"variants must be between 1 and {MAX_VARIANTS}, got {count}")
-        if not 0 <= seed < 2**32:
-            raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+        _check_seed(seed)
         for k in range(count):
             share = scaled_progress(progress, k / count, (k + 1) / count)
             making = scaled_progress(share, 0.0, 1.0 - after)
-            result = self.from_code(code, prompt, (seed + k) % 2**32, config, making)
+            result = self.from_code(code, prompt, variant_seed(seed, k), config, making)
             yield result, scaled_progress(share, 1.0 - after, 1.0)
 
     def from_code(
@@ -186,8 +190,7 @@ class ParametricPipeline:
     ) -> ParametricResult:
         """A head from an already parsed (or hand-written) descriptive code."""
         config = config or ParametricConfig()
-        if not 0 <= seed < 2**32:
-            raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+        _check_seed(seed)
         rng = np.random.default_rng(seed)
         identity = _with_sampled_identity(code, rng)
 
@@ -222,6 +225,32 @@ class ParametricPipeline:
             mesh=preview_mesh,
             parameters={"head": asdict(shape_parameters), "skin": asdict(skin)},
         )
+
+    def run(
+        self, request: ParametricRequest, outputs: JobOutputs, progress: ProgressCallback
+    ) -> None:
+        """A job: parse once, then each variant's GLB, sidecar and preview, saved as made."""
+        seed = default_seed(request.prompt) if request.seed is None else request.seed
+        config = ParametricConfig(texture_size=request.texture_size)
+        preview_size = PREVIEW_SIZES[request.quality]
+        parent = outputs.parent.id if outputs.parent is not None else None
+        progress("parse", 0.0)
+        code = self.parse(request.prompt)
+        outputs.set_code(code.to_json())
+        count = request.variants
+        # Each head takes 60 % of its share, its preview and files the rest.
+        heads = self.each_variant(code, request.prompt, count, seed, config, progress, after=0.4)
+        for k, (result, rest) in enumerate(heads):
+            result.parent = parent
+            stem = variant_stem(OUTPUT_STEM, k, count)
+            files = {f"{stem}.glb": result.glb, f"{stem}.json": result.sidecar_json()}
+            if request.preview:
+                image = result.preview(preview_size, scaled_progress(rest, 0.0, 0.75))
+                files[f"{stem}.png"] = png_bytes(image)
+            for index, (name, data) in enumerate(files.items()):
+                rest("save", 0.75 + 0.075 * index)  # each write is flushed to disk: a cancel point
+                outputs.write(name, data)
+        progress("done", 1.0)
 
     def texture_space(
         self, size: int, progress: ProgressCallback = no_progress
@@ -274,6 +303,12 @@ class ParametricPipeline:
                 }
             },
         )
+
+
+def _check_seed(seed: int) -> None:
+    low, high = SEED_RANGE
+    if not low <= seed < high:
+        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
 
 
 def _with_sampled_identity(code: DescriptiveCode, rng: np.random.Generator) -> DescriptiveCode:

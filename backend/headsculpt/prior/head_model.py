@@ -13,9 +13,7 @@ UVs are the MakeHuman ones repacked so that the head fills its own texture.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -91,16 +89,16 @@ class HeadModel:
     @classmethod
     def from_anny(cls) -> HeadModel:
         """Build (first time on a machine: ~1 min) or load the cached Anny head."""
-        with contextlib.redirect_stdout(sys.stderr):  # warp prints its banner on stdout
-            import anny
+        _quiet_warp()
+        import anny
 
-            model = anny.Anny(
-                rig="makehuman-head",
-                topology="head",
-                local_changes="all",
-                facial_actions="all",
-                phenotypes="all",
-            )
+        model = anny.Anny(
+            rig="makehuman-head",
+            topology="head",
+            local_changes="all",
+            facial_actions="all",
+            phenotypes="all",
+        )
         return cls(model)
 
     def __call__(self, parameters: HeadParameters) -> HeadMesh:
@@ -114,7 +112,7 @@ class HeadModel:
         }
         for k, name in enumerate(self.face_unit_names):
             actions[name][k + 1] += 1.0
-        with torch.no_grad(), contextlib.redirect_stdout(sys.stderr):
+        with torch.no_grad():
             output = self._anny(
                 phenotype_kwargs=dict(parameters.phenotypes),
                 local_changes_kwargs=dict(parameters.local_changes),
@@ -293,3 +291,14 @@ def _top_influences(anny_model: torch.nn.Module, topology: HeadTopology):
     top_weights = top_weights / np.maximum(top_weights.sum(1, keepdims=True), 1e-12)
     top_indices = np.where(top_weights > 0, top_indices, 0)  # unused slots point at joint 0
     return top_indices.astype(np.uint16), top_weights.astype(np.float32)
+
+
+def _quiet_warp() -> None:
+    """Keep stdout the program's own: warp (anny's kernels) prints its banner and kernel
+    builds there at INFO level (``headsculpt serve`` prints its address on stdout).
+
+    Redirecting ``sys.stdout`` instead would be process-wide and race other threads.
+    """
+    import warp
+
+    warp.config.log_level = max(warp.config.log_level, warp.LOG_WARNING)

@@ -31,11 +31,11 @@ from typing import Any
 import numpy as np
 
 from headsculpt.descriptive_code import AGE_RANGE_YEARS, DescriptiveCode, Phrase
+from headsculpt.limits import MAX_PROMPT_CHARS
 from headsculpt.text import lexicon
 from headsculpt.text.encoder import SentenceEncoder
 from headsculpt.text.semantic import PERSON, MatchThresholds, PrototypeIndex
 
-MAX_DESCRIPTION_CHARS = 2000
 _MAX_PHRASE_WORDS = 5
 
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*|[.,;:!?()\[\]/]")
@@ -258,9 +258,9 @@ class DescriptionParser:
     def __call__(self, text: str) -> DescriptiveCode:
         if not isinstance(text, str):
             raise ValueError(f"prompt must be text, got {type(text).__name__}")
-        if len(text) > MAX_DESCRIPTION_CHARS:
+        if len(text) > MAX_PROMPT_CHARS:
             raise ValueError(
-                f"prompt is {len(text)} characters long; the limit is {MAX_DESCRIPTION_CHARS}"
+                f"prompt is {len(text)} characters long; the limit is {MAX_PROMPT_CHARS}"
             )
         normalised = _normalise(text)
         items = _read_items(_tokens(normalised))

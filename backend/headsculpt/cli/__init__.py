@@ -1,0 +1,37 @@
+"""The ``headsculpt`` command: one module per subcommand, each thin over the pipelines.
+
+A command module has ``add_parser(commands)`` (its options; ``run`` set as the
+default) and ``run(args) -> exit code``. Bad input raises ValueError and exits 2
+with a message naming the option; nothing else is caught.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from headsculpt import __version__
+from headsculpt.cli import evaluate, generate, parse, serve, train_back_token
+from headsculpt.cli.common import error_message
+
+COMMANDS = (generate, parse, evaluate, train_back_token, serve)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="headsculpt", description="Text to rigged, textured 3D heads, for Blender."
+    )
+    parser.add_argument("--version", action="version", version=f"headsculpt {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for command in COMMANDS:
+        command.add_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ValueError as error:  # bad input (missing weights too): say what is wrong
+        print(f"headsculpt: error: {error_message(error)}", file=sys.stderr)
+        return 2

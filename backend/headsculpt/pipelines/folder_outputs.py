@@ -1,0 +1,75 @@
+"""A job's outputs as plain files, for the CLI: ``head.glb`` lands where ``--out`` says.
+
+The pipeline names its files with the stem ``head`` (head.glb, head.json, head_2.png);
+here that stem becomes the stem of ``--out`` (and of ``--preview`` for images), so
+``--out fisherman.glb`` gives fisherman.glb, fisherman.json and, for variants,
+fisherman_1.glb … Other names land beside ``--out`` as they are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from headsculpt.files import write_atomically
+from headsculpt.pipelines.contract import OUTPUT_STEM
+
+
+class FolderOutputs:
+    """JobOutputs writing into the folder of ``out``; remembers what it wrote."""
+
+    def __init__(
+        self,
+        out: Path,
+        scratch: Path,
+        preview: Path | None = None,
+        parent: FileParent | None = None,
+    ) -> None:
+        self.out = Path(out)
+        self.preview = Path(preview) if preview is not None else None
+        self.scratch = Path(scratch)
+        self.parent = parent
+        self.written: list[Path] = []
+        self.code: dict[str, Any] | None = None
+
+    def path_for(self, name: str) -> Path:
+        """Where the output ``name`` goes."""
+        stem, suffix = Path(name).stem, Path(name).suffix
+        if not stem.startswith(OUTPUT_STEM):
+            return self.out.with_name(name)
+        rest = stem[len(OUTPUT_STEM) :]  # "" or "_2"
+        if suffix == ".png" and self.preview is not None:
+            return self.preview.with_name(
+                self.preview.stem + rest + (self.preview.suffix or ".png")
+            )
+        return self.out.with_name(self.out.stem + rest + suffix)
+
+    def write(self, name: str, data: bytes) -> None:
+        path = self.path_for(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, data)
+        self.written.append(path)
+
+    def set_code(self, code: dict[str, Any]) -> None:
+        self.code = code
+
+
+class FileParent:
+    """A parent given as a file (a GLB and the JSON sidecar beside it), as the CLI has it."""
+
+    def __init__(self, glb: Path) -> None:
+        self.glb = Path(glb)
+        self.id = str(self.glb)
+        self._files = {
+            f"{OUTPUT_STEM}.glb": self.glb,
+            f"{OUTPUT_STEM}.json": self.glb.with_suffix(".json"),
+        }
+
+    def names(self) -> list[str]:
+        return [name for name, path in self._files.items() if path.is_file()]
+
+    def read(self, name: str) -> bytes:
+        path = self._files.get(name)
+        if path is None or not path.is_file():
+            raise FileNotFoundError(f"the parent {self.id} has no {name} (looked for {path})")
+        return path.read_bytes()
