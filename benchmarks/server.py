@@ -1,8 +1,10 @@
 """Job server latency and throughput for parametric jobs, over HTTP on loopback.
 
 Starts `headsculpt serve` in a fresh data folder, warms it with one job, then
-measures submit → succeeded latency for jobs sent one at a time, and the
-throughput of a burst submitted at once. Usage:
+measures submit → succeeded latency for jobs sent one at a time, the throughput of
+a burst submitted at once, cancel latency, 1,000 sequential requests on one
+keep-alive connection (what the add-on's polling pays), and how soon SIGTERM in a
+burst ends the process. Usage:
 
     .venv/bin/python benchmarks/server.py [--jobs 10] [--burst 30] [--quality draft]
 """
@@ -10,9 +12,11 @@ throughput of a burst submitted at once. Usage:
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import platform
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -53,11 +57,42 @@ def cancel_latency(client, k: int) -> float:
     return time.perf_counter() - started
 
 
+def keep_alive_seconds(url: str, count: int) -> float:
+    """``count`` sequential GET /v1/health on one keep-alive connection."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    started = time.perf_counter()
+    for _ in range(count):
+        connection.request("GET", "/v1/health")
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200 and not response.will_close
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed
+
+
+def shutdown_seconds(data: Path, quality: str) -> float:
+    """SIGTERM while a long job runs and five wait: seconds until the process has exited."""
+    with BackendServer(data) as server, server.client() as client:
+        long = {"prompt": "an old man", "variants": 16, "texture_size": 2048, "quality": quality}
+        job = client.post("/v1/jobs", json=long).json()["id"]
+        for _ in range(5):
+            client.post("/v1/jobs", json={"prompt": "a man", "quality": quality})
+        wait_for_job(client, job, until=lambda s: s["state"] == "running" and s["progress"] > 0)
+        started = time.perf_counter()
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(timeout=60)
+        return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=10)
     parser.add_argument("--burst", type=int, default=30)
     parser.add_argument("--cancels", type=int, default=8)
+    parser.add_argument("--keep-alive", type=int, default=1000)
+    parser.add_argument("--shutdowns", type=int, default=3)
     parser.add_argument("--quality", default="standard", choices=("draft", "standard", "high"))
     args = parser.parse_args()
     print(
@@ -83,6 +118,11 @@ def main() -> None:
             burst = list(pool.map(one, range(args.burst)))
         elapsed = time.perf_counter() - started
         cancels = [cancel_latency(client, k) for k in range(args.cancels)]
+        keep_alive = keep_alive_seconds(server.url, args.keep_alive)
+    shutdowns = []
+    for _ in range(args.shutdowns):
+        with tempfile.TemporaryDirectory() as data:
+            shutdowns.append(shutdown_seconds(Path(data), args.quality))
     latencies.sort()
     print(f"| measure (quality {args.quality}, 1024² texture, preview) | value |")
     print("|---|---|")
@@ -99,6 +139,14 @@ def main() -> None:
         f"{statistics.median(cancels):.2f} s |"
     )
     print(f"| cancel → cancelled: slowest | {max(cancels):.2f} s |")
+    print(
+        f"| {args.keep_alive} sequential requests on one keep-alive connection | "
+        f"{keep_alive:.2f} s ({keep_alive / args.keep_alive * 1000:.1f} ms each) |"
+    )
+    print(
+        f"| SIGTERM during a burst → process exited: slowest of {len(shutdowns)} | "
+        f"{max(shutdowns):.2f} s |"
+    )
 
 
 if __name__ == "__main__":

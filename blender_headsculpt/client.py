@@ -107,7 +107,9 @@ def _http_error(error: urllib.error.HTTPError) -> BackendError:
         message = error.reason or "error"
     hints = {
         401: "Check the token in the HeadSculpt preferences",
+        403: "Start the backend with --allow-host and the name in this URL",
         404: "The job no longer exists on this backend; refresh the history",
+        507: "Free space on the backend's data disk, then try again",
         501: "Use the Parametric mode, or a backend that has this pipeline",
     }
     return BackendError(

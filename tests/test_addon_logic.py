@@ -42,3 +42,18 @@ def test_code_summary_shows_what_was_read_and_what_was_not():
     assert all(len(line) <= 48 for line in lines)
     assert summarize_code({"attributes": {}}) == ["(nothing concrete: a neutral head)"]
     assert summarize_code(None) == []
+
+
+def test_a_wrong_token_says_to_check_the_token(tmp_path):
+    from backend_server import BackendServer
+
+    token_file = tmp_path / "token"
+    token_file.write_text("s" * 40)
+    token_file.chmod(0o600)
+    with BackendServer(tmp_path, "--token-file", str(token_file)) as server:
+        for token in ("s" * 39, "s" * 41, "", "S" * 40):  # exact match only
+            with pytest.raises(BackendError) as caught:
+                BackendClient(server.url, token=token, timeout=10).health()
+            assert caught.value.status == 401
+            assert caught.value.hint == "Check the token in the HeadSculpt preferences"
+        assert BackendClient(server.url, token="s" * 40, timeout=10).health()["status"] == "ok"

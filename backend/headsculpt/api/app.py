@@ -1,22 +1,31 @@
 """The /v1 HTTP API (FastAPI). Thin: checks input, then asks the store and the runner.
 
 Errors are JSON ``{"error": ..., "field": ..., "detail": ...}``: 400 for a bad
-file name or an undecodable body, 401 without the right token, 404 for an unknown
-job or file, 409 for an action the job's state forbids, 413 for a body over the
-limit, 422 for a malformed body or parameter (``field`` names it), 501 for a mode
-whose pipeline does not exist yet.
+file name or an undecodable body, 401 without the right token, 403 for a request
+whose Host or Origin is not this server's (a web page trying to drive it: DNS
+rebinding), 404 for an unknown job or file, 408 for a body that stalls, 409 for
+an action the job's state forbids, 413 for a body over the limit, 422 for a
+malformed body or parameter (``field`` names it), 501 for a mode whose pipeline
+does not exist yet, 507 (503 for a read-only disk) when the data disk refuses
+writes. No answer echoes the request's values back.
 """
 
 from __future__ import annotations
 
+import asyncio
+import errno
+import ipaddress
 import json
+import logging
+import os
 import secrets
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException
 
 from headsculpt import __version__
@@ -33,6 +42,10 @@ from headsculpt.api.schemas import (
 )
 
 MAX_BODY_BYTES = 64 * 1024
+BODY_TIMEOUT_SECONDS = 10.0  # a body that stalls longer is answered 408
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+log = logging.getLogger("headsculpt.api")
 
 _ERRORS = {code: {"model": ErrorBody} for code in (401, 413, 422)}
 _JOB_ERRORS = {**_ERRORS, 404: {"model": ErrorBody}}
@@ -44,8 +57,13 @@ def create_app(
     token: str | None = None,
     device: str = "cpu",
     on_ready: Callable[[], None] | None = None,
+    allowed_hosts: frozenset[str] | None = LOOPBACK_NAMES,
 ) -> FastAPI:
-    """The application; ``token`` set means every /v1 request needs it as a Bearer token."""
+    """The application; ``token`` set means every /v1 request needs it as a Bearer token.
+
+    ``allowed_hosts``: the names a request's Host (and Origin) may carry; loopback IP
+    addresses always pass. None: any Host (a wildcard bind, where the token guards).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -57,26 +75,39 @@ def create_app(
     app = FastAPI(
         title="HeadSculpt backend",
         version=__version__,
-        openapi_url="/v1/openapi.json",
-        docs_url="/v1/docs",
+        openapi_url=None,  # served below, behind the token
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
     app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(_TrustedOrigin, allowed_hosts=allowed_hosts)  # outermost: first
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OSError, _disk_error)
+    app.add_exception_handler(Exception, _unexpected_error)
 
     def require_token(authorization: str | None = Header(None, include_in_schema=False)):
         if token is None:
             return
         scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip(), token):
+        # As bytes: a header may carry any octet, and compare_digest takes str only in ASCII.
+        given_bytes = given.strip().encode("latin-1", errors="replace")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(given_bytes, token.encode()):
             raise _fail(
                 401, "a valid 'Authorization: Bearer <token>' header is needed", "authorization"
             )
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_token)])
     job_id_path = Path(pattern=JOB_ID_PATTERN, description="a job id from POST /v1/jobs")
+
+    @v1.get("/openapi.json", include_in_schema=False)
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @v1.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(_docs_page(app.openapi()))
 
     @v1.get("/health", response_model=Health, responses=_ERRORS)
     def health() -> Health:
@@ -125,10 +156,10 @@ def create_app(
             raise _fail(409, f"job {job_id} already ended ({status.state})", "job_id")
         return runner.cancel(job_id)
 
-    @v1.get("/jobs/{job_id}/files/{name}",
+    @v1.get("/jobs/{job_id}/files/{name}", response_class=StreamingResponse,
             responses={**_JOB_ERRORS, 400: {"model": ErrorBody},
                        200: {"content": {"application/octet-stream": {}}}})  # fmt: skip
-    def file(name: str, job_id: str = job_id_path) -> FileResponse:
+    def file(name: str, job_id: str = job_id_path) -> StreamingResponse:
         _get(store, job_id)
         if not is_safe_file_name(name):
             raise _fail(400, f"{name!r} is not a plain file name", "name")
@@ -136,7 +167,14 @@ def create_app(
         if path is None:
             raise _fail(404, f"job {job_id} has no file {name!r}", "name")
         media = next(o.media_type for o in store.get(job_id).outputs if o.name == name)
-        return FileResponse(path, media_type=media, filename=name)
+        try:  # opened now: a delete that follows cannot cut the answer short
+            handle = open(path, "rb")  # noqa: SIM115 (closed by the stream)
+        except FileNotFoundError:
+            raise _fail(404, f"job {job_id} has no file {name!r}", "name") from None
+        size = os.fstat(handle.fileno()).st_size
+        headers = {"Content-Length": str(size),
+                   "Content-Disposition": f'attachment; filename="{name}"'}  # fmt: skip
+        return StreamingResponse(_chunks(handle), media_type=media, headers=headers)
 
     @v1.delete("/jobs/{job_id}", status_code=204,
                responses={**_JOB_ERRORS, 409: {"model": ErrorBody}})  # fmt: skip
@@ -170,29 +208,160 @@ async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
         detail = error.detail
     elif error.status_code == 400:  # FastAPI could not decode the body (not UTF-8 JSON)
         detail = {"error": f"body: {error.detail}", "field": "body"}
+    elif error.status_code == 404:  # no such route
+        detail = {"error": f"path: nothing at {request.url.path[:200]}", "field": "path"}
+    elif error.status_code == 405:
+        detail = {"error": f"method: {request.method[:20]} is not allowed here", "field": "method"}
     else:
         detail = {"error": str(error.detail)}
     headers = {"WWW-Authenticate": "Bearer"} if error.status_code == 401 else None
-    body = ErrorBody(error=detail["error"], field=detail.get("field"))
+    body = ErrorBody(error=_printable(detail["error"]), field=detail.get("field"))
     return JSONResponse(body.model_dump(), status_code=error.status_code, headers=headers)
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-    problems = json.loads(json.dumps(error.errors(), default=str))  # plain JSON values
+    problems = [_plain_problem(p) for p in error.errors()]
     first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
-    message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
+    message = first["msg"].removeprefix("Value error, ")
     if first.get("type") == "json_invalid":  # the body is not JSON at all
         position = first["loc"][-1] if first.get("loc") else "?"
         field, message = "body", f"body: malformed JSON near character {position}"
     else:
-        where = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path")]
+        skip = ("body", "query", "path", "header", "[key]")
+        where = [str(p) for p in first.get("loc", []) if p not in skip]
         field = ".".join(where) or None
+        if field is None and list(first.get("loc", [])) == ["body"] and ":" not in message:
+            field = "body"  # the body as a whole (not an object, missing)
         if field is None and ":" in message:  # model-level checks name their field first
             field = message.split(":", 1)[0]
         if field and not message.startswith(f"{field}:"):
             message = f"{field}: {message}"
     body = ErrorBody(error=message, field=field, detail=problems)
     return JSONResponse(body.model_dump(), status_code=422)
+
+
+def _plain_problem(problem: dict) -> dict:
+    """One validation problem without the offending value (it may be NaN, a lone
+    surrogate, or simply not the client's to see again): type, location, message."""
+    return {
+        "type": str(problem.get("type", "")),
+        "loc": [p if isinstance(p, int) else _printable(str(p)) for p in problem.get("loc", ())],
+        "msg": _printable(str(problem.get("msg", "invalid value"))),
+    }
+
+
+def _printable(text: str) -> str:
+    """Text that encodes as UTF-8 (lone surrogates and control characters escaped)."""
+    escaped = text.encode("utf-8", errors="backslashreplace").decode("utf-8")
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in escaped)[:300]
+
+
+async def _disk_error(request: Request, error: OSError) -> JSONResponse:
+    """The data disk refused a write: 507 when it is full, 503 otherwise (read-only...)."""
+    log.error("%s %s: the disk refused (%s)", request.method, request.url.path, error)
+    full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+    reason = error.strerror or type(error).__name__
+    body = ErrorBody(error=f"the server cannot write its job folders right now ({reason}); "
+                     "try again once its data disk has room")  # fmt: skip
+    return JSONResponse(body.model_dump(), status_code=507 if full else 503)
+
+
+async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    log.exception("%s %s failed", request.method, request.url.path)
+    body = ErrorBody(error=f"internal error ({type(error).__name__}); the server log has it")
+    return JSONResponse(body.model_dump(), status_code=500)
+
+
+async def _chunks(handle, size: int = 1 << 20):
+    """Stream an open file, then close it."""
+    try:
+        while chunk := await asyncio.to_thread(handle.read, size):
+            yield chunk
+    finally:
+        handle.close()
+
+
+def _docs_page(schema: dict) -> str:
+    """The API as one self-contained HTML page (no scripts, nothing fetched elsewhere)."""
+    from html import escape
+
+    rows = []
+    for path, methods in schema.get("paths", {}).items():
+        for method, operation in methods.items():
+            codes = ", ".join(sorted(operation.get("responses", {})))
+            rows.append(
+                f"<tr><td><code>{escape(method.upper())}</code></td><td><code>{escape(path)}"
+                f"</code></td><td>{escape(operation.get('summary', ''))}</td>"
+                f"<td>{escape(codes)}</td></tr>"
+            )
+    models = json.dumps(schema.get("components", {}).get("schemas", {}), indent=2)
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{escape(schema['info']['title'])}</title></head><body>"
+        f"<h1>{escape(schema['info']['title'])} {escape(schema['info']['version'])}</h1>"
+        "<p>The machine-readable schema is at <code>/v1/openapi.json</code>.</p>"
+        "<table border='1' cellpadding='4'><tr><th>method</th><th>path</th><th>what</th>"
+        f"<th>answers</th></tr>{''.join(rows)}</table>"
+        f"<h2>Bodies</h2><pre>{escape(models)}</pre></body></html>"
+    )
+
+
+class _TrustedOrigin:
+    """Refuse requests whose Host or Origin is not this server's, before any route runs.
+
+    A web page the user visits can reach a loopback server through DNS rebinding (its
+    own name resolving to 127.0.0.1): its requests then carry that foreign name as
+    Host, and its Origin. Loopback IP addresses and the configured names pass; so does
+    an Origin equal to the request's own Host (a page this server served).
+    """
+
+    def __init__(self, app, allowed_hosts: frozenset[str] | None) -> None:
+        self.app = app
+        self.allowed = allowed_hosts
+
+    def _trusted(self, host: str) -> bool:
+        if self.allowed is None or host in self.allowed:
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        host_header = headers.get(b"host", b"").decode("latin-1")
+        host = _host_name(host_header)
+        if not self._trusted(host):
+            await _send_error(send, 403, f"host: {host_header[:100]!r} is not this server", "host")
+            return
+        origin = headers.get(b"origin")
+        if origin is not None:
+            origin_text = origin.decode("latin-1")
+            netloc = urlsplit(origin_text).netloc
+            if netloc.lower() != host_header.lower() and not self._trusted(_host_name(netloc)):
+                message = f"origin: requests from {origin_text[:100]!r} are not accepted"
+                await _send_error(send, 403, message, "origin")
+                return
+        await self.app(scope, receive, send)
+
+
+def _host_name(netloc: str) -> str:
+    """The host of "name:port", "[::1]:port" or "name", lower case, without the port."""
+    netloc = netloc.strip().lower()
+    if netloc.startswith("["):
+        return netloc[1:].split("]", 1)[0]
+    return netloc.rsplit(":", 1)[0] if netloc.count(":") == 1 else netloc
+
+
+async def _send_error(send, status: int, message: str, field: str | None) -> None:
+    data = ErrorBody(error=_printable(message), field=field).model_dump_json().encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(data)).encode())]})  # fmt: skip
+    await send({"type": "http.response.body", "body": data})
 
 
 class _BodyLimit:
@@ -212,7 +381,12 @@ class _BodyLimit:
             return
         chunks, size = [], 0
         while True:  # read it all (bounded) so a body without a length is limited too
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), BODY_TIMEOUT_SECONDS)
+            except asyncio.TimeoutError:  # noqa: UP041 (Python 3.10 still has two)
+                message = f"body: nothing arrived for {BODY_TIMEOUT_SECONDS:.0f} s"
+                await _send_error(send, 408, message, "body")
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
@@ -236,9 +410,4 @@ class _BodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send) -> None:
-        body = ErrorBody(error=f"body: larger than {self.limit} bytes", field="body")
-        data = body.model_dump_json().encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(data)).encode())]})  # fmt: skip
-        await send({"type": "http.response.body", "body": data})
+        await _send_error(send, 413, f"body: larger than {self.limit} bytes", "body")

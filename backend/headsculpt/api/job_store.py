@@ -5,16 +5,24 @@ change, outputs as the pipeline produces them (``outputs/``), checkpoints in
 ``scratch/`` (never listed, kept across restarts so a job can resume). Every
 write goes to a temporary file in the same folder and is renamed over the
 target, so a crash (or kill -9) leaves either the old or the new file, never
-half of one. Nothing in the store
-is deleted except by an explicit DELETE.
+half of one. Nothing in the store is deleted except by an explicit DELETE (and
+the leftovers of a crash: temporary files, a submit that never finished, a
+delete that never finished). Folders are private to the server's user (0700).
 
-On open, jobs that were running when the process died are marked
-``interrupted``; jobs still queued are handed back to be queued again.
+Memory and disk never disagree for long. ``update`` writes first and changes
+the job only when the disk took it (an OSError otherwise: a full or read-only
+disk). ``settle`` is for the states a job ends in: it changes the job at once
+and writes it when the disk allows (``flush_unsaved`` retries), so a job whose
+writes fail still ends, with its reason, instead of staying ``running``.
+
+Opening the store never fails because of one job: a folder whose status or
+queued request cannot be read is listed as ``damaged`` with the reason.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import secrets
@@ -25,11 +33,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from headsculpt.api.schemas import FINISHED_STATES, JobRequest, JobStatus, OutputFile
-from headsculpt.files import write_atomically
+from headsculpt.api.schemas import (
+    FINISHED_STATES,
+    JOB_ID_PATTERN,
+    JobRequest,
+    JobStatus,
+    OutputFile,
+)
+from headsculpt.files import PARTIAL_SUFFIX, write_atomically
+
+log = logging.getLogger("headsculpt.api")
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_JOB_ID = re.compile(JOB_ID_PATTERN)
 _MEDIA_TYPES = {".glb": "model/gltf-binary", ".json": "application/json", ".png": "image/png"}
+_PRIVATE_FOLDER = 0o700
+_PRIVATE_FILE = 0o600
+_TRASH_PREFIX = ".deleted-"
 
 
 class UnknownJobError(KeyError):
@@ -64,43 +84,61 @@ class JobStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.jobs_dir = self.root / "jobs"
-        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        self.jobs_dir.mkdir(parents=True, exist_ok=True, mode=_PRIVATE_FOLDER)
+        for folder in (self.root, self.jobs_dir):
+            os.chmod(folder, _PRIVATE_FOLDER)  # job prompts and heads are the user's own
         self._lock = threading.RLock()
         self._statuses: dict[str, JobStatus] = {}
-        for folder in self.jobs_dir.iterdir():
-            status = self._read_status(folder)
+        self._unsaved: set[str] = set()  # settled in memory, not yet on disk
+        for folder in sorted(self.jobs_dir.iterdir()):
+            status = self._open_folder(folder)
             if status is not None:
                 self._statuses[status.id] = status
+        self.flush_unsaved()  # damaged jobs' statuses replace the unreadable ones
 
     # --- recovery -------------------------------------------------------
     def recover(self) -> RecoveredJobs:
-        """After a restart: running jobs become ``interrupted``; queued ones go back."""
+        """After a restart: jobs a crash left running become ``interrupted``; queued ones
+        go back in line, and so do jobs a shutdown interrupted (``rerun_on_start``)."""
         requeue, interrupted = [], []
         with self._lock:
             for status in self._sorted(oldest_first=True):
                 if status.state == "running":
-                    self.update(status.id, state="interrupted", finished_at=now(),
+                    self.settle(status.id, state="interrupted", finished_at=now(),
                                 message="the server stopped while this job ran")  # fmt: skip
                     interrupted.append(status.id)
+                elif status.state == "interrupted" and status.rerun_on_start:
+                    message = "interrupted when the server stopped; queued again"
+                    self.settle(status.id, state="queued", rerun_on_start=False, progress=0.0,
+                                stage="", started_at=None, finished_at=None,
+                                message=message)  # fmt: skip
+                    requeue.append(status.id)
                 elif status.state == "queued":
                     requeue.append(status.id)
         return RecoveredJobs(requeue, interrupted)
 
     # --- jobs -----------------------------------------------------------
     def create(self, request: JobRequest) -> JobStatus:
+        """A new queued job. OSError (nothing left behind) when the disk refuses."""
         with self._lock:
             created = datetime.now(UTC)
             job_id = f"{created:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
             folder = self.jobs_dir / job_id
-            folder.mkdir()  # a clash raises instead of mixing two jobs
-            (folder / "outputs").mkdir()
-            write_atomically(folder / "request.json", request.model_dump_json(indent=2).encode())
+            folder.mkdir(mode=_PRIVATE_FOLDER)  # a clash raises instead of mixing two jobs
             status = JobStatus(
                 id=job_id, kind=request.kind, mode=request.mode, state="queued", progress=0.0,
                 created_at=_timestamp(created), prompt=request.prompt,
                 parent_id=request.parent_id,
             )  # fmt: skip
-            self._write_status(status)
+            try:
+                (folder / "outputs").mkdir(mode=_PRIVATE_FOLDER)
+                data = request.model_dump_json(indent=2).encode()
+                write_atomically(folder / "request.json", data, _PRIVATE_FILE)
+                self._write_status(status)
+            except OSError:
+                shutil.rmtree(folder, ignore_errors=True)  # half a job is no job
+                raise
+            self._statuses[job_id] = status
             return status
 
     def request(self, job_id: str) -> JobRequest:
@@ -122,18 +160,46 @@ class JobStore:
             return page, len(ordered)
 
     def update(self, job_id: str, **changes: Any) -> JobStatus:
+        """Change a job: on disk first, then visible. OSError (job unchanged) if the disk
+        refuses."""
         with self._lock:
-            status = self.get(job_id).model_copy(update=changes)
-            status = JobStatus.model_validate(status.model_dump())  # re-check the values
+            status = self._changed(job_id, changes)
             self._write_status(status)
+            self._statuses[job_id] = status
+            self.flush_unsaved()  # the disk takes writes again: catch up
             return status
+
+    def settle(self, job_id: str, **changes: Any) -> JobStatus:
+        """Change a job whatever the disk says (how a job ends): visible at once, on disk
+        now if the disk allows, else as soon as it does."""
+        with self._lock:
+            status = self._changed(job_id, changes)
+            self._statuses[job_id] = status
+            self._unsaved.add(job_id)
+            self.flush_unsaved()
+            return status
+
+    def flush_unsaved(self) -> bool:
+        """Write statuses the disk refused before; True when none is left behind."""
+        with self._lock:
+            for job_id in sorted(self._unsaved):
+                status = self._statuses.get(job_id)
+                try:
+                    if status is not None:
+                        self._write_status(status)
+                except OSError as error:
+                    log.warning("job %s: status not written yet (%s)", job_id, error.strerror)
+                    return False
+                self._unsaved.discard(job_id)
+            return True
 
     def delete(self, job_id: str) -> None:
         with self._lock:
             folder = self._folder(job_id)
-            self._statuses.pop(job_id)
-            trash = folder.with_name(f".deleted-{job_id}")
+            trash = folder.with_name(f"{_TRASH_PREFIX}{job_id}")
             os.replace(folder, trash)  # one rename: the job is gone or intact, never half
+            self._statuses.pop(job_id)
+            self._unsaved.discard(job_id)
         shutil.rmtree(trash, ignore_errors=True)
 
     def counts(self) -> dict[str, int]:
@@ -147,7 +213,7 @@ class JobStore:
     def scratch_dir(self, job_id: str) -> Path:
         """The job's own folder for checkpoints (created on first use)."""
         folder = self._folder(job_id) / "scratch"
-        folder.mkdir(exist_ok=True)
+        folder.mkdir(exist_ok=True, mode=_PRIVATE_FOLDER)
         return folder
 
     def add_output(self, job_id: str, name: str, data: bytes) -> JobStatus:
@@ -155,11 +221,18 @@ class JobStore:
         if not is_safe_file_name(name):
             raise ValueError(f"output name {name!r} is not a plain file name")
         with self._lock:
-            write_atomically(self._folder(job_id) / "outputs" / name, data)
+            write_atomically(self._folder(job_id) / "outputs" / name, data, _PRIVATE_FILE)
             status = self.get(job_id)
             entry = OutputFile(name=name, size=len(data), media_type=media_type(name))
             outputs = [o for o in status.outputs if o.name != name] + [entry]
             return self.update(job_id, outputs=outputs)
+
+    def write_log(self, job_id: str, name: str, text: str) -> None:
+        """A diagnostic file in the job's folder (error.log); skipped when the disk refuses."""
+        try:
+            write_atomically(self._folder(job_id) / name, text.encode("utf-8"), _PRIVATE_FILE)
+        except (OSError, UnknownJobError) as error:
+            log.warning("job %s: %s not written (%s)", job_id, name, error)
 
     def output_path(self, job_id: str, name: str) -> Path | None:
         """The file of a listed output, or None. Names are checked, never joined blindly."""
@@ -179,23 +252,84 @@ class JobStore:
             raise UnknownJobError(job_id)
         return self.jobs_dir / job_id
 
+    def _changed(self, job_id: str, changes: dict[str, Any]) -> JobStatus:
+        status = self.get(job_id).model_copy(update=changes)
+        return JobStatus.model_validate(status.model_dump())  # re-check the values
+
     def _sorted(self, oldest_first: bool) -> list[JobStatus]:
         return sorted(self._statuses.values(), key=lambda s: (s.created_at, s.id),
                       reverse=not oldest_first)  # fmt: skip
 
     def _write_status(self, status: JobStatus) -> None:
         folder = self.jobs_dir / status.id
-        write_atomically(folder / "status.json", status.model_dump_json(indent=2).encode())
-        self._statuses[status.id] = status
+        data = status.model_dump_json(indent=2).encode()
+        write_atomically(folder / "status.json", data, _PRIVATE_FILE)
 
-    @staticmethod
-    def _read_status(folder: Path) -> JobStatus | None:
-        if folder.name.startswith(".") or not (folder / "status.json").is_file():
+    def _open_folder(self, folder: Path) -> JobStatus | None:
+        """The job in ``folder`` as found after a restart; None for what is not a job."""
+        if folder.name.startswith(_TRASH_PREFIX):  # a delete that a crash cut short
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
+        if not _JOB_ID.match(folder.name) or not folder.is_dir():
+            return None  # not ours: left alone
+        _remove_partial_files(folder)
+        has_outputs = any((folder / "outputs").glob("*"))
+        if not (folder / "status.json").exists() and not has_outputs:
+            log.warning("removing %s: a submit that never finished (no status)", folder.name)
+            shutil.rmtree(folder, ignore_errors=True)
             return None
         try:
-            return JobStatus.model_validate(json.loads((folder / "status.json").read_bytes()))
-        except (OSError, ValueError):
-            return None  # an unreadable folder is left alone, not deleted
+            status = JobStatus.model_validate_json((folder / "status.json").read_bytes())
+            if status.id != folder.name:
+                raise ValueError(f"status.json names job {status.id}")
+        except (OSError, ValueError) as error:
+            return self._damaged(folder, f"its status.json is unreadable ({_reason(error)})")
+        if status.state == "queued":  # it will run: its request must be readable now
+            try:
+                JobRequest.model_validate_json((folder / "request.json").read_bytes())
+            except (OSError, ValueError) as error:
+                return self._damaged(folder, f"its request.json is unusable ({_reason(error)})")
+        return status
+
+    def _damaged(self, folder: Path, reason: str) -> JobStatus:
+        """A job that cannot be read: listed (not deleted) with the reason; its files kept."""
+        log.warning("job %s set aside: %s", folder.name, reason)
+        created = datetime.strptime(folder.name[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        outputs = [
+            OutputFile(name=p.name, size=p.stat().st_size, media_type=media_type(p.name))
+            for p in sorted((folder / "outputs").glob("*"))
+            if p.is_file() and is_safe_file_name(p.name)
+        ]
+        request = _loose_request(folder / "request.json")
+        status = JobStatus(
+            id=folder.name, kind=str(request.get("kind", "generate")),
+            mode=str(request.get("mode", "parametric")), state="damaged", progress=0.0,
+            created_at=_timestamp(created), finished_at=now(), outputs=outputs,
+            prompt=str(request.get("prompt", ""))[:2000],
+            message=f"set aside when the server started: {reason}; its files are kept",
+        )  # fmt: skip
+        self._unsaved.add(status.id)  # written (replacing the damaged file) when possible
+        return status
+
+
+def _loose_request(path: Path) -> dict[str, Any]:
+    """What a damaged job's request.json still says (kind, mode, prompt), if anything."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _remove_partial_files(folder: Path) -> None:
+    """Temporary files of writes a crash cut short."""
+    for partial in [*folder.glob(f".*{PARTIAL_SUFFIX}"), *folder.glob(f"*/.*{PARTIAL_SUFFIX}")]:
+        partial.unlink(missing_ok=True)
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text[:200]
 
 
 def media_type(name: str) -> str:

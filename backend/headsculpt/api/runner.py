@@ -2,33 +2,44 @@
 
 Each job kind names its lane in pipelines/registry.py: parametric jobs run on the
 "cpu" lane and sculpt/edit jobs on the "gpu" lane, so a minute-long sculpt never
-holds up a head that takes a second. Within a lane jobs
-run one at a time, oldest first (one GPU, one set of warm models).
+holds up a head that takes a second. Within a lane jobs run one at a time,
+oldest first (one GPU, one set of warm models).
 
 Cancelling a queued job marks it at once; cancelling a running one sets a flag
 that the job's progress callback checks at every step and answers by raising
 :class:`headsculpt.progress.Cancelled`, so the pipeline stops at its next step.
 Whatever outputs a job wrote before it stopped stay in its folder.
+
+When the disk refuses a write (full, read-only), the job that wrote fails with
+the reason and the lane goes on; a job about to start waits, still queued, until
+the disk takes writes again. At shutdown no job starts any more; the running one
+stops at its next step, is marked ``interrupted`` and runs again when the server
+next starts (queued jobs simply stay queued).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import queue
 import threading
+import time
 import traceback
 
 from headsculpt.api.executors import Executor, pipeline_name
 from headsculpt.api.job_outputs import StoredOutputs
 from headsculpt.api.job_store import JobStore, UnknownJobError, now
 from headsculpt.api.schemas import JobStatus
-from headsculpt.files import png_bytes, write_atomically
+from headsculpt.files import png_bytes
 from headsculpt.pipelines.registry import job_kinds
 from headsculpt.progress import Cancelled
 
 log = logging.getLogger("headsculpt.api")
 
 _STOP = object()
+STORAGE_RETRY_SECONDS = 1.0  # how often a waiting lane tries the disk again
+INTERRUPTED_MESSAGE = "the server stopped while this job ran; it runs again when it restarts"
 
 
 class JobRunner:
@@ -70,46 +81,53 @@ class JobRunner:
             if event is not None:
                 event.set()
             if status.state == "queued":
-                return self.store.update(job_id, state="cancelled", finished_at=now(),
+                return self.store.settle(job_id, state="cancelled", finished_at=now(),
                                          message="cancelled before it started")  # fmt: skip
             return status
 
     def queued(self) -> dict[str, int]:
         return {lane: jobs.qsize() for lane, jobs in self._queues.items()}
 
-    def stop(self) -> None:
-        """On shutdown: running jobs are told to stop and end up ``interrupted``."""
+    def stop_taking_work(self) -> None:
+        """The moment shutdown begins: no job starts from now on; running ones are told to
+        stop at their next step."""
         self._stopping.set()
         with self._lock:
-            running = list(self._running.values())
-            for job_id in running:
+            for job_id in self._running.values():
                 self._cancel[job_id].set()
+
+    def stop(self, timeout: float = 1.5) -> None:
+        """On shutdown: stop taking work, let running jobs stop (up to ``timeout`` seconds
+        in all), and leave each one ``interrupted``, to run again at the next start."""
+        self.stop_taking_work()
         for jobs in self._queues.values():
             jobs.put(_STOP)
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout=5.0)
-        for job_id in running:  # a job whose thread did not stop in time
-            try:
-                if self.store.get(job_id).state == "running":
-                    self._interrupted(job_id)
-            except UnknownJobError:
-                pass
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            still_running = list(self._running.values())
+        for job_id in still_running:  # a job whose step outlasted the timeout
+            self._interrupted(job_id)
 
     def _interrupted(self, job_id: str) -> None:
-        self.store.update(job_id, state="interrupted", finished_at=now(),
-                          message="the server stopped while this job ran")  # fmt: skip
+        with contextlib.suppress(UnknownJobError):  # deleted meanwhile
+            self.store.settle(job_id, state="interrupted", finished_at=now(),
+                              message=INTERRUPTED_MESSAGE, rerun_on_start=True)  # fmt: skip
 
     # --- the lane threads ---------------------------------------------
     def _work(self, lane: str, jobs: queue.Queue, names: list[str]) -> None:
         for name in names:
+            if self._stopping.is_set():
+                return
             try:
                 self.executors[name].load()
             except Exception:  # availability() now says why; its jobs fail with it
                 log.exception("loading the %s pipeline failed", name)
         while True:
             job_id = jobs.get()
-            if job_id is _STOP:
-                return
+            if job_id is _STOP or self._stopping.is_set():
+                return  # what is left in the queue stays queued on disk
             try:
                 self._run(lane, job_id)
             except Exception:  # never let one job take the lane down
@@ -122,10 +140,32 @@ class JobRunner:
             return  # deleted while queued
         with self._lock:
             cancel = self._cancel.setdefault(job_id, threading.Event())
-            if status.state != "queued" or cancel.is_set():
+            if status.state != "queued" or cancel.is_set() or self._stopping.is_set():
                 return
             self._running[lane] = job_id
-        self.store.update(job_id, state="running", started_at=now(), stage="starting")
+        try:
+            if self._mark_running(job_id, cancel):
+                self._execute(job_id, cancel)
+        finally:
+            with self._lock:
+                self._running.pop(lane, None)
+                self._cancel.pop(job_id, None)
+
+    def _mark_running(self, job_id: str, cancel: threading.Event) -> bool:
+        """Mark the job running; while the disk refuses the write it waits, still queued."""
+        while True:
+            try:
+                self.store.update(job_id, state="running", started_at=now(), stage="starting",
+                                  progress=0.0, rerun_on_start=False)  # fmt: skip
+                return True
+            except UnknownJobError:
+                return False
+            except OSError as error:
+                log.warning("job %s waits to start: the disk refuses writes (%s)", job_id, error)
+            if self._stopping.wait(STORAGE_RETRY_SECONDS) or cancel.is_set():
+                return False
+
+    def _execute(self, job_id: str, cancel: threading.Event) -> None:
         request = self.store.request(job_id)
 
         def progress(stage: str, fraction: float, preview=None) -> None:
@@ -133,44 +173,35 @@ class JobRunner:
                 raise Cancelled
             self.store.update(job_id, stage=stage, progress=max(0.0, min(1.0, fraction)))
             if preview is not None:
-                self._save_preview(job_id, preview)
+                self.store.add_output(job_id, "progress.png", png_bytes(preview))
 
-        outputs = StoredOutputs(self.store, job_id, request.parent_id)
         try:
+            outputs = StoredOutputs(self.store, job_id, request.parent_id)
             self.executors[pipeline_name(request)].run(request, outputs, progress)
             if cancel.is_set():
                 raise Cancelled
-            self.store.update(job_id, state="succeeded", progress=1.0, stage="done",
+            self.store.settle(job_id, state="succeeded", progress=1.0, stage="done",
                               finished_at=now())  # fmt: skip
         except Cancelled:
             if self._stopping.is_set():
                 self._interrupted(job_id)
                 return
             message = "cancelled while running; files made so far are kept"
-            self.store.update(job_id, state="cancelled", finished_at=now(), message=message)
+            self.store.settle(job_id, state="cancelled", finished_at=now(), message=message)
         except Exception as error:
             log.exception("job %s failed", job_id)
-            self._save_trace(job_id)
-            self.store.update(job_id, state="failed", finished_at=now(),
+            self.store.write_log(job_id, "error.log", traceback.format_exc())
+            self.store.settle(job_id, state="failed", finished_at=now(),
                               message=_failure_message(error))  # fmt: skip
-        finally:
-            with self._lock:
-                self._running.pop(lane, None)
-                self._cancel.pop(job_id, None)
-
-    def _save_preview(self, job_id: str, preview) -> None:
-        self.store.add_output(job_id, "progress.png", png_bytes(preview))
-
-    def _save_trace(self, job_id: str) -> None:
-        try:
-            folder = self.store.jobs_dir / job_id
-            write_atomically(folder / "error.log", traceback.format_exc().encode("utf-8"))
-        except (OSError, UnknownJobError):
-            pass
 
 
 def _failure_message(error: Exception) -> str:
-    """What a failed job says; a missing model says where a server user sets it."""
+    """What a failed job says; a missing model or a refused write says what to do."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        return (
+            f"the server could not write this job's files ({error.strerror}); "
+            "free space on its data disk and submit the job again"
+        )
     message = f"{type(error).__name__}: {error}"
     slot = getattr(error, "slot", None)  # guidance's MissingWeightsError names its slot
     if slot:

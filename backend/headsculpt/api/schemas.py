@@ -26,8 +26,10 @@ from headsculpt.pipelines.registry import all_presets, find_kind, request_kinds,
 
 JobKind = Literal[request_kinds()]
 JobMode = Literal[request_modes()]
-JobState = Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
-FINISHED_STATES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "interrupted"})
+# "damaged": a job folder the server could not read when it started (the reason is in
+# its message); listed so nothing vanishes, and deletable like any finished job.
+FINISHED_STATES: tuple[str, ...] = ("succeeded", "failed", "cancelled", "interrupted", "damaged")
+JobState = Literal[("queued", "running", *FINISHED_STATES)]
 QualityPreset = Literal[all_presets()]
 ModelSlot = Literal[MODEL_SLOTS]
 TextureSize = Literal[TEXTURE_SIZES]
@@ -39,7 +41,8 @@ JOB_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$"
 class JobRequest(BaseModel):
     """What to make. ``edit`` jobs name the finished job they start from."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: "5" or true is not a seed; a client that sends them has a bug to hear about.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     kind: JobKind = "generate"
     mode: JobMode = "parametric"
@@ -105,6 +108,7 @@ class JobStatus(BaseModel):
     finished_at: str | None = None
     prompt: str = ""
     parent_id: str | None = None  # the job this one was made from (edit)
+    rerun_on_start: bool = False  # interrupted by a shutdown: queued again at the next start
     descriptive_code: dict[str, Any] | None = None
     outputs: list[OutputFile] = Field(default_factory=list)
 

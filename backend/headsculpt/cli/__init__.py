@@ -2,7 +2,8 @@
 
 A command module has ``add_parser(commands)`` (its options; ``run`` set as the
 default) and ``run(args) -> exit code``. Bad input raises ValueError and exits 2
-with a message naming the option; nothing else is caught.
+with a message naming the option; a disk that refuses a write exits 1 with a
+message; nothing else is caught.
 """
 
 from __future__ import annotations
@@ -35,3 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:  # bad input (missing weights too): say what is wrong
         print(f"headsculpt: error: {error_message(error)}", file=sys.stderr)
         return 2
+    except OSError as error:  # the disk refused (full, read-only): no traceback, no partial file
+        where = f" {error.filename}" if error.filename else ""
+        print(f"headsculpt: error: cannot write{where}: {error.strerror or error}", file=sys.stderr)
+        return 1

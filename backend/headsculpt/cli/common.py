@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from pathlib import Path
 
 from headsculpt.progress import ProgressCallback
 
@@ -44,3 +46,17 @@ def error_message(error: ValueError) -> str:
     if field and field != "prompt" and message.startswith(f"{field}:"):
         return option_name(field) + message[len(field) :]
     return message
+
+
+def check_writable(path: Path, option: str) -> None:
+    """Refuse, before any work, a file option that names a folder or a place that cannot
+    be written (ValueError naming the option)."""
+    if path.is_dir():
+        raise ValueError(f"{option} {str(path)!r} is a folder; give a file name")
+    folder = path.parent
+    while not folder.exists():  # the nearest folder that exists will hold the new ones
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValueError(f"{option} {str(path)!r}: {str(folder)!r} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ValueError(f"{option} {str(path)!r} cannot be written (no permission)")

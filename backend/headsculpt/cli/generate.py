@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from headsculpt.cli.common import progress_bar
+from headsculpt.cli.common import check_writable, progress_bar
 from headsculpt.limits import TEXTURE_SIZES
 from headsculpt.pipelines.contract import make_request
 from headsculpt.pipelines.folder_outputs import FolderOutputs
@@ -59,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".glb":
         raise ValueError(f"--out must name a .glb file, got {args.out!r}")
+    check_writable(out, "--out")  # before any work, not after it
+    if args.preview is not None:
+        check_writable(Path(args.preview), "--preview")
     kind = find_kind("generate", args.mode)
     values = kind.check(
         {

@@ -30,9 +30,23 @@ def add_parser(commands) -> None:
         default=None,
         help="bearer token file; created with a new token if missing",
     )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name clients use for this server besides loopback and --host "
+        "(requests naming another Host or Origin get 403); repeatable",
+    )
     serve.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    serve(host=args.host, port=args.port, data_dir=args.data, token_file=args.token_file)
+    serve(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data,
+        token_file=args.token_file,
+        allow_hosts=tuple(args.allow_host),
+    )
     return 0

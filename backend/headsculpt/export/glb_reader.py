@@ -103,6 +103,14 @@ class _Reader:
         view = self.gltf.bufferViews[accessor.bufferView]
         start = (view.byteOffset or 0) + (accessor.byteOffset or 0)
         stride = view.byteStride or dtype.itemsize * width
+        end = start + stride * max(accessor.count - 1, 0) + dtype.itemsize * width
+        view_end = (view.byteOffset or 0) + view.byteLength
+        if accessor.count and (end > min(view_end, len(self.blob)) or start < 0):
+            raise GlbReadError(
+                f"accessor {index} reads bytes {start}–{end} but the binary chunk has "
+                f"{len(self.blob)} (and its buffer view ends at {view_end}): the file is "
+                "truncated or damaged"
+            )
         rows = np.ndarray(
             (accessor.count, width), dtype, self.blob, start, (stride, dtype.itemsize)
         ).copy()
@@ -169,7 +177,10 @@ class _Reader:
         view = self.gltf.bufferViews[image.bufferView]
         start = view.byteOffset or 0
         data = self.blob[start : start + view.byteLength]
-        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+        try:
+            return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+        except (OSError, ValueError) as error:  # PIL: truncated or not an image
+            raise GlbReadError(f"image {image.bufferView} cannot be decoded ({error})") from None
 
 
 def _mesh_nodes(gltf: gl.GLTF2):
