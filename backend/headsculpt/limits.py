@@ -16,6 +16,9 @@ TEXTURE_SIZES = (1024, 2048)
 EDIT_SCALE_RANGE = (0.0, 10.0)
 MODEL_SLOTS = ("base_model", "landmark_controlnet", "edit_controlnet", "back_view_embedding")
 MAX_MODEL_SOURCE_CHARS = 1000
+MESH_SUFFIXES = (".glb", ".gltf", ".obj", ".ply")  # what `rig` reads
+MAX_UPLOAD_BYTES = 256 * 2**20  # a 200k-face scan with textures fits
+AXIS_PATTERN = r"^[+-]?[xyzXYZ]$"  # an input mesh's up / front axis: "+y", "-z", "x"
 
 # Whitespace a person types inside a description; every other control character is refused.
 _TYPED_WHITESPACE = frozenset("\t\n\r")

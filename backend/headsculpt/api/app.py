@@ -40,6 +40,7 @@ from headsculpt.api.schemas import (
     JobRequest,
     JobStatus,
 )
+from headsculpt.limits import MAX_UPLOAD_BYTES, MESH_SUFFIXES
 
 MAX_BODY_BYTES = 64 * 1024
 BODY_TIMEOUT_SECONDS = 10.0  # a body that stalls longer is answered 408
@@ -80,7 +81,7 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES, limits={"/v1/uploads": MAX_UPLOAD_BYTES})
     app.add_middleware(_TrustedOrigin, allowed_hosts=allowed_hosts)  # outermost: first
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -135,6 +136,25 @@ def create_app(
         runner.submit(status.id)
         response.headers["Location"] = f"/v1/jobs/{status.id}"
         return status
+
+    @v1.post("/uploads", status_code=201, response_model=JobStatus,
+             responses={**_ERRORS, 507: {"model": ErrorBody}})  # fmt: skip
+    async def upload(
+        request: Request,
+        name: str = Query(
+            ..., max_length=128, description="the file name: " + ", ".join(MESH_SUFFIXES)
+        ),  # fmt: skip
+    ) -> JobStatus:
+        """Send a file (the raw body): a head mesh to rig. It is kept as a finished job of
+        kind "upload"; a job that uses it names it as its ``parent_id``."""
+        if not is_safe_file_name(name) or not name.lower().endswith(MESH_SUFFIXES):
+            raise _fail(422, f"name: a plain file name ending in {', '.join(MESH_SUFFIXES)}",
+                        "name")  # fmt: skip
+        data = await request.body()
+        problem = _mesh_problem(name, data)
+        if problem:
+            raise _fail(422, f"body: {problem}", "body")
+        return await asyncio.to_thread(store.create_upload, name, data)
 
     @v1.get("/jobs", response_model=JobList, responses=_ERRORS)
     def history(
@@ -238,6 +258,28 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
             message = f"{field}: {message}"
     body = ErrorBody(error=message, field=field, detail=problems)
     return JSONResponse(body.model_dump(), status_code=422)
+
+
+def _mesh_problem(name: str, data: bytes) -> str:
+    """Why ``data`` is not a file of the kind ``name`` says ("" when it looks right).
+
+    A cheap look at the first bytes; the job that reads the mesh reports anything else.
+    """
+    suffix = name.lower().rsplit(".", 1)[-1]
+    if not data:
+        return "the file is empty"
+    head = data[:4096]
+    if suffix == "glb" and not head.startswith(b"glTF"):
+        return "not a glTF binary (no 'glTF' magic)"
+    if suffix == "ply" and not head.startswith(b"ply"):
+        return "not a PLY file (no 'ply' header)"
+    if suffix == "gltf" and not head.lstrip().startswith(b"{"):
+        return "not a glTF JSON file"
+    if suffix == "obj" and (b"\0" in head or not any(
+        line.split()[:1] in ([b"v"], [b"f"], [b"o"], [b"g"]) for line in head.splitlines()
+    )):  # fmt: skip
+        return "not an OBJ file (no v/f lines)"
+    return ""
 
 
 def _plain_problem(problem: dict) -> dict:
@@ -367,17 +409,19 @@ async def _send_error(send, status: int, message: str, field: str | None) -> Non
 class _BodyLimit:
     """Refuse request bodies over ``limit`` bytes with 413, before they are parsed."""
 
-    def __init__(self, app, limit: int) -> None:
+    def __init__(self, app, limit: int, limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.limits = limits or {}  # per path: uploads may be larger than JSON bodies
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limits.get(scope.get("path", ""), self.limit)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._refuse(send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(send, limit)
             return
         chunks, size = [], 0
         while True:  # read it all (bounded) so a body without a length is limited too
@@ -391,8 +435,8 @@ class _BodyLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.limit:
-                await self._refuse(send)
+            if size > limit:
+                await self._refuse(send, limit)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -409,5 +453,5 @@ class _BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send) -> None:
-        await _send_error(send, 413, f"body: larger than {self.limit} bytes", "body")
+    async def _refuse(self, send, limit: int) -> None:
+        await _send_error(send, 413, f"body: larger than {limit} bytes", "body")

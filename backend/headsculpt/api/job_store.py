@@ -141,6 +141,34 @@ class JobStore:
             self._statuses[job_id] = status
             return status
 
+    def create_upload(self, name: str, data: bytes) -> JobStatus:
+        """A file a client sent (a mesh to rig), kept as a finished job of kind "upload"
+        whose one output is the file: jobs that use it name it as their parent."""
+        if not is_safe_file_name(name):
+            raise ValueError(f"upload name {name!r} is not a plain file name")
+        with self._lock:
+            created = datetime.now(UTC)
+            job_id = f"{created:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+            folder = self.jobs_dir / job_id
+            folder.mkdir(mode=_PRIVATE_FOLDER)
+            entry = OutputFile(name=name, size=len(data), media_type=media_type(name))
+            status = JobStatus(
+                id=job_id, kind="upload", mode="file", state="succeeded", progress=1.0,
+                stage="done", created_at=_timestamp(created), finished_at=now(), prompt=name,
+                outputs=[entry],
+            )  # fmt: skip
+            try:
+                (folder / "outputs").mkdir(mode=_PRIVATE_FOLDER)
+                write_atomically(folder / "outputs" / name, data, _PRIVATE_FILE)
+                record = json.dumps({"kind": "upload", "name": name, "size": len(data)})
+                write_atomically(folder / "request.json", record.encode(), _PRIVATE_FILE)
+                self._write_status(status)
+            except OSError:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+            self._statuses[job_id] = status
+            return status
+
     def request(self, job_id: str) -> JobRequest:
         path = self._folder(job_id) / "request.json"
         return JobRequest.model_validate_json(path.read_bytes())

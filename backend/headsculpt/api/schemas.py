@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from headsculpt.limits import (
+    AXIS_PATTERN,
     EDIT_SCALE_RANGE,
     MAX_MODEL_SOURCE_CHARS,
     MAX_PROMPT_CHARS,
@@ -67,6 +68,12 @@ class JobRequest(BaseModel):
         ge=EDIT_SCALE_RANGE[0],
         le=EDIT_SCALE_RANGE[1],
         description="edit: how strongly to apply it",
+    )
+    up: str | None = Field(
+        None, pattern=AXIS_PATTERN, description="rig: the mesh's up axis (+y, -z, ...)"
+    )
+    front: str | None = Field(
+        None, pattern=AXIS_PATTERN, description="rig: the axis the face looks along"
     )
     models: dict[
         ModelSlot, Annotated[str, StringConstraints(max_length=MAX_MODEL_SOURCE_CHARS)]

@@ -8,7 +8,8 @@ What lands in the file, and why:
   (Blender turns them into shape keys). The head carries all 52; eyes and mouth
   carry the units that move them;
 - one PBR material per part sharing the embedded base colour,
-  metallic-roughness and normal textures.
+  metallic-roughness and normal textures — or, for a mesh rigged from an artist's
+  file, that part's own material (:class:`PartMaterial`) and UVs, kept as they were.
 
 The prior's frame (Z up, face toward −Y) is turned into glTF's (Y up, face
 toward +Z). Output is deterministic: the same inputs give the same bytes.
@@ -16,6 +17,7 @@ toward +Z). Output is deterministic: the same inputs give the same bytes.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,19 +34,35 @@ _MORPH_EPSILON = 1e-6  # metres; a unit that moves a part less than this is left
 
 
 @dataclass
+class PartMaterial:
+    """A material of its own for one part (an artist's, read from their file)."""
+
+    name: str
+    base_color_factor: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
+    metallic_factor: float = 0.0
+    roughness_factor: float = 1.0
+    base_color: np.ndarray | None = None  # (H, W, 3|4) uint8 sRGB
+    metallic_roughness: np.ndarray | None = None  # (H, W, 3) uint8 (G roughness, B metal)
+    normal: np.ndarray | None = None  # (H, W, 3) uint8 tangent space
+    double_sided: bool = False
+    alpha_mode: str | None = None  # "OPAQUE" (None), "MASK" or "BLEND"
+
+
+@dataclass
 class MeshPart:
     """One selectable piece of the head, on its own vertices."""
 
-    name: str  # a key of PART_NODE_NAMES
+    name: str  # a key of PART_NODE_NAMES, or the node name of an artist's mesh
     vertices: np.ndarray  # (V, 3) prior frame, metres
     normals: np.ndarray  # (V, 3)
-    uv: np.ndarray  # (V, 2) glTF UVs
+    uv: np.ndarray | None  # (V, 2) glTF UVs; None: the mesh has none
     triangles: np.ndarray  # (F, 3) into this part's vertices
     joint_indices: np.ndarray  # (V, 4)
     joint_weights: np.ndarray  # (V, 4)
     morph_deltas: np.ndarray  # (T, V, 3) prior frame
     morph_names: list[str]
     keep_all_morphs: bool = False  # the head keeps every unit so it has the full ARKit set
+    material: PartMaterial | None = None  # None: the asset's shared textures
 
 
 @dataclass
@@ -67,7 +85,7 @@ class Textures:
 class HeadAsset:
     parts: list[MeshPart]
     skeleton: Skeleton
-    textures: Textures
+    textures: Textures | None  # shared by parts without a material of their own
     extras: dict[str, Any] = field(default_factory=dict)  # stored under asset.extras
 
 
@@ -75,9 +93,15 @@ def write_glb(asset: HeadAsset) -> bytes:
     """Serialise ``asset`` into glTF binary bytes."""
     builder = _Builder()
     skin_index = builder.add_skeleton(asset.skeleton)
-    material_of = builder.add_materials([p.name for p in asset.parts], asset.textures)
+    shared = [p.name for p in asset.parts if p.material is None]
+    material_of = builder.add_materials(shared, asset.textures) if shared else {}
     mesh_nodes = [
-        builder.add_part(part, material_of[part.name], skin_index) for part in asset.parts
+        builder.add_part(
+            part,
+            material_of[part.name] if part.material is None else builder.add_own(part.material),
+            skin_index,
+        )
+        for part in asset.parts
     ]
     gltf = builder.gltf
     gltf.scenes = [gl.Scene(name="HeadSculpt", nodes=[builder.rig_node, *mesh_nodes])]
@@ -94,6 +118,9 @@ class _Builder:
         self._blob = bytearray()
         self.rig_node = -1
         self._joint_nodes: list[int] = []
+        self._own_materials: dict[int, int] = {}  # id(PartMaterial) → material index
+        self._repeat_sampler: int | None = None
+        self._own_images: dict[str, int] = {}  # pixel digest → texture index
 
     # -- binary data ---------------------------------------------------------
     def _view(self, data: bytes, target: int | None = None) -> int:
@@ -160,7 +187,22 @@ class _Builder:
         )
         return len(self.gltf.skins) - 1
 
-    def add_materials(self, parts: list[str], textures: Textures) -> dict[str, int]:
+    def add_materials(self, parts: list[str], textures: Textures | None) -> dict[str, int]:
+        if textures is None:  # an untextured mesh: a plain light grey
+            material_of = {}
+            for part in parts:
+                self.gltf.materials.append(
+                    gl.Material(
+                        name=PART_NODE_NAMES.get(part, part),
+                        pbrMetallicRoughness=gl.PbrMetallicRoughness(
+                            baseColorFactor=[0.8, 0.8, 0.8, 1.0],
+                            metallicFactor=0.0,
+                            roughnessFactor=0.6,
+                        ),
+                    )
+                )
+                material_of[part] = len(self.gltf.materials) - 1
+            return material_of
         self.gltf.samplers.append(
             gl.Sampler(magFilter=gl.LINEAR, minFilter=gl.LINEAR_MIPMAP_LINEAR,
                        wrapS=gl.CLAMP_TO_EDGE, wrapT=gl.CLAMP_TO_EDGE)
@@ -197,6 +239,59 @@ class _Builder:
             material_of[part] = len(self.gltf.materials) - 1
         return material_of
 
+    def add_own(self, material: PartMaterial) -> int:
+        """A part's own material (added once per PartMaterial object) and its images."""
+        if id(material) in self._own_materials:
+            return self._own_materials[id(material)]
+        if self._repeat_sampler is None:  # repeat wrapping: an artist's UVs may tile
+            self.gltf.samplers.append(
+                gl.Sampler(magFilter=gl.LINEAR, minFilter=gl.LINEAR_MIPMAP_LINEAR)
+            )
+            self._repeat_sampler = len(self.gltf.samplers) - 1
+
+        def texture(pixels: np.ndarray | None, name: str) -> int | None:
+            if pixels is None:
+                return None
+            digest = hashlib.sha1(np.ascontiguousarray(pixels).tobytes()).hexdigest()
+            key = f"{digest}{pixels.shape}"
+            if key in self._own_images:  # parts often share one texture set
+                return self._own_images[key]
+            png = io.BytesIO()
+            Image.fromarray(np.ascontiguousarray(pixels)).save(png, format="PNG", compress_level=1)
+            self.gltf.images.append(
+                gl.Image(
+                    name=f"{material.name}_{name}",
+                    mimeType="image/png",
+                    bufferView=self._view(png.getvalue()),
+                )
+            )
+            self.gltf.textures.append(
+                gl.Texture(sampler=self._repeat_sampler, source=len(self.gltf.images) - 1)
+            )
+            self._own_images[key] = len(self.gltf.textures) - 1
+            return len(self.gltf.textures) - 1
+
+        base = texture(material.base_color, "base_color")
+        rough = texture(material.metallic_roughness, "metallic_roughness")
+        normal = texture(material.normal, "normal")
+        self.gltf.materials.append(
+            gl.Material(
+                name=material.name,
+                pbrMetallicRoughness=gl.PbrMetallicRoughness(
+                    baseColorFactor=[float(v) for v in material.base_color_factor],
+                    baseColorTexture=None if base is None else gl.TextureInfo(index=base),
+                    metallicRoughnessTexture=None if rough is None else gl.TextureInfo(index=rough),
+                    metallicFactor=float(material.metallic_factor),
+                    roughnessFactor=float(material.roughness_factor),
+                ),
+                normalTexture=None if normal is None else gl.NormalMaterialTexture(index=normal),
+                doubleSided=bool(material.double_sided),
+                alphaMode=material.alpha_mode or gl.OPAQUE,
+            )
+        )
+        self._own_materials[id(material)] = len(self.gltf.materials) - 1
+        return len(self.gltf.materials) - 1
+
     def add_part(self, part: MeshPart, material: int, skin: int) -> int:
         vertices = _points_to_gltf(part.vertices)
         normals = _points_to_gltf(part.normals)
@@ -204,7 +299,9 @@ class _Builder:
         attributes = gl.Attributes(
             POSITION=self._accessor(vertices, gl.VEC3, gl.ARRAY_BUFFER, bounds=True),
             NORMAL=self._accessor(normals, gl.VEC3, gl.ARRAY_BUFFER),
-            TEXCOORD_0=self._accessor(part.uv.astype(np.float32), gl.VEC2, gl.ARRAY_BUFFER),
+            TEXCOORD_0=None
+            if part.uv is None
+            else self._accessor(part.uv.astype(np.float32), gl.VEC2, gl.ARRAY_BUFFER),
             JOINTS_0=self._accessor(part.joint_indices.astype(np.uint16), gl.VEC4, gl.ARRAY_BUFFER),
             WEIGHTS_0=self._accessor(part.joint_weights.astype(np.float32), gl.VEC4,
                                      gl.ARRAY_BUFFER),
@@ -224,17 +321,16 @@ class _Builder:
             material=material,
             targets=targets or None,
         )
+        node_name = PART_NODE_NAMES.get(part.name, part.name)
         self.gltf.meshes.append(
             gl.Mesh(
-                name=PART_NODE_NAMES[part.name],
+                name=node_name,
                 primitives=[primitive],
                 weights=[0.0] * len(targets) if targets else None,
                 extras={"targetNames": names} if names else None,
             )
         )
-        self.gltf.nodes.append(
-            gl.Node(name=PART_NODE_NAMES[part.name], mesh=len(self.gltf.meshes) - 1, skin=skin)
-        )
+        self.gltf.nodes.append(gl.Node(name=node_name, mesh=len(self.gltf.meshes) - 1, skin=skin))
         return len(self.gltf.nodes) - 1
 
 

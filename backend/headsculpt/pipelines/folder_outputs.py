@@ -23,7 +23,7 @@ class FolderOutputs:
         out: Path,
         scratch: Path,
         preview: Path | None = None,
-        parent: FileParent | None = None,
+        parent: FileParent | InputFile | None = None,
     ) -> None:
         self.out = Path(out)
         self.preview = Path(preview) if preview is not None else None
@@ -73,3 +73,19 @@ class FileParent:
         if path is None or not path.is_file():
             raise FileNotFoundError(f"the parent {self.id} has no {name} (looked for {path})")
         return path.read_bytes()
+
+
+class InputFile:
+    """A parent that is one file the user gave (a mesh to rig), under its own name."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.id = str(self.path)
+
+    def names(self) -> list[str]:
+        return [self.path.name] if self.path.is_file() else []
+
+    def read(self, name: str) -> bytes:
+        if name != self.path.name or not self.path.is_file():
+            raise FileNotFoundError(f"no file {self.path}")
+        return self.path.read_bytes()

@@ -50,7 +50,8 @@ class JobKind:
     max_variants: int = MAX_VARIANTS
     texture_sizes: tuple[int, ...] = TEXTURE_SIZES
     model_slots: tuple[str, ...] = ()  # weights it loads (see guidance/models.py)
-    needs_parent: bool = False  # works on a finished job (edit)
+    needs_parent: bool = False  # works on a finished job (edit, rig)
+    text_field: str | None = "prompt"  # the request's text it needs (edit: "instruction")
     not_built: str = ""  # why it cannot run yet, when ``pipeline`` is empty
 
     def __post_init__(self) -> None:
@@ -107,8 +108,7 @@ class JobKind:
             raise RequestError("edit_scale", f"must be in [{low}, {high}]")
         if self.needs_parent and not checked.get("parent_id"):
             raise RequestError("parent_id", f"{self.name} jobs need the job they start from")
-        # An edit is described by its instruction, anything else by its prompt.
-        required = "instruction" if self.needs_parent else "prompt"
+        required = self.text_field  # a generate job needs its prompt, an edit its instruction
         for field in ("prompt", "negative_prompt", "instruction"):
             if field in checked or field == required:
                 text = checked.get(field, "")
@@ -126,6 +126,19 @@ BUILTIN_KINDS: tuple[JobKind, ...] = (
         presets=("draft", "standard", "high"),
         default_preset="standard",
         summary="Seconds, on the CPU: the head model shaped by the text",
+    ),
+    JobKind(
+        name="rig",
+        kind="rig",
+        mode=None,
+        lane="cpu",
+        pipeline="headsculpt.pipelines.rig:RigPipeline",
+        presets=("draft", "standard", "high"),
+        default_preset="standard",
+        summary="Rig any head mesh: the prior's armature and 52 ARKit shape keys",
+        max_variants=1,
+        needs_parent=True,
+        text_field=None,
     ),
     JobKind(
         name="sculpt",
@@ -152,6 +165,7 @@ BUILTIN_KINDS: tuple[JobKind, ...] = (
         max_variants=1,
         model_slots=MODEL_SLOTS,
         needs_parent=True,
+        text_field="instruction",
         not_built="the edit pipeline (IESD) is not built yet",
     ),
 )

@@ -134,6 +134,31 @@ class HeadModel:
             joint_weights=self._joint_weights,
         )
 
+    def rest_shape(self, phenotypes: torch.Tensor, local_changes: torch.Tensor) -> torch.Tensor:
+        """Differentiable rest vertices (Anny's own, not split; V, 3) for fitting a head.
+
+        ``phenotypes``: (len(phenotype_names),) in [0, 1]; ``local_changes``:
+        (len(local_change_names),) in [-1, 1]. Same frame as :meth:`__call__` (the neck's
+        base at the origin); gradients flow to both. Split vertices are
+        ``shape[topology.source_vertex]``.
+        """
+        labels = list(self._anny.local_change_labels)
+        if not hasattr(self, "_local_change_columns"):
+            self._local_change_columns = torch.tensor(
+                [labels.index(name) for name in self.local_change_names]
+            )
+        full = torch.zeros(len(labels), dtype=torch.float32)
+        full = full.index_put((self._local_change_columns,), local_changes.float())
+        output = self._anny(
+            phenotype_kwargs=phenotypes.float()[None], local_changes_kwargs=full[None]
+        )
+        return output["rest_vertices"][0] - output["rest_bone_heads"][0, 0]
+
+    @property
+    def triangles(self) -> np.ndarray:
+        """Anny's own triangles (one vertex per position, no UV seams)."""
+        return self._anny_triangles()
+
     def bone_index(self, name: str) -> int:
         return self.bone_names.index(name)
 

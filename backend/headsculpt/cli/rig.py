@@ -1,0 +1,60 @@
+"""``headsculpt rig``: the prior's armature and 52 ARKit shape keys on any head mesh."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from headsculpt.cli.common import check_writable, progress_bar
+from headsculpt.limits import MESH_SUFFIXES
+from headsculpt.pipelines.contract import make_request
+from headsculpt.pipelines.folder_outputs import FolderOutputs, InputFile
+from headsculpt.pipelines.registry import find_kind
+
+AXES = ("+x", "-x", "+y", "-y", "+z", "-z")
+
+
+def add_parser(commands) -> None:
+    rig = commands.add_parser(
+        "rig", help="rig a head mesh: jaw/eye armature and the 52 ARKit shape keys"
+    )
+    rig.add_argument("mesh", help=f"the head to rig ({', '.join(MESH_SUFFIXES)})")
+    rig.add_argument("--out", default="rigged.glb", help="GLB to write (a report beside it)")
+    rig.add_argument("--up", choices=AXES, default=None,
+                     help="the mesh's up axis, if the automatic search gets it wrong")  # fmt: skip
+    rig.add_argument("--front", choices=AXES, default=None,
+                     help="the axis the face looks along, likewise")  # fmt: skip
+    rig.add_argument("--preview", default=None, help="also write a preview PNG here")
+    rig.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    mesh = Path(args.mesh)
+    if not mesh.is_file():
+        raise ValueError(f"mesh {str(mesh)!r}: no such file")
+    if not mesh.name.lower().endswith(MESH_SUFFIXES):
+        raise ValueError(f"mesh {str(mesh)!r}: give a {', '.join(MESH_SUFFIXES)} file")
+    out = Path(args.out)
+    if out.suffix.lower() != ".glb":
+        raise ValueError(f"--out must name a .glb file, got {args.out!r}")
+    check_writable(out, "--out")
+    if args.preview is not None:
+        check_writable(Path(args.preview), "--preview")
+    kind = find_kind("rig", None)
+    values = kind.check({"parent_id": str(mesh), "up": args.up, "front": args.front})
+    values["preview"] = args.preview is not None
+    pipeline_class = kind.load_pipeline_class()
+    print("loading the head model and the face finder", file=sys.stderr)
+    pipeline = pipeline_class.from_defaults()
+    with tempfile.TemporaryDirectory(prefix="headsculpt-") as scratch:
+        outputs = FolderOutputs(out, Path(scratch), preview=args.preview, parent=InputFile(mesh))
+        pipeline.run(make_request(pipeline_class.Request, values), outputs, progress_bar())
+    report = json.loads(out.with_suffix(".json").read_text())["report"]
+    for line in report.get("check", []):
+        print(f"check: {line}", file=sys.stderr)
+    for path in outputs.written:
+        print(path)
+    return 0
