@@ -36,7 +36,7 @@ def _operations(url):
 
 def test_api_conforms_to_its_schema(served):
     operations = _operations(served.url)
-    assert len(operations) == 7  # health, submit, history, job, cancel, file, delete
+    assert len(operations) == 8  # health, submit, upload, history, job, cancel, file, delete
     for operation, mode in itertools.product(operations, GenerationMode):
 
         @given(case=operation.as_strategy(generation_mode=mode))
