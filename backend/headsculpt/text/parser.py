@@ -557,12 +557,14 @@ class _ClauseReader:
                 continue
             presence = lexicon.REGION_PRESENCE.get(item.region)
             absence = lexicon.REGION_ABSENCE.get(item.region) if negated else None
+            # "no beard" at the very start: the phrase starts at the modifier (0 is a start)
+            start = item.start if modifier_start is None else modifier_start
             if absence:
-                self._state(item, modifier_start or item.start, item.end, dict(absence))
+                self._state(item, start, item.end, dict(absence))
             elif presence:
                 self._state(
                     item,
-                    modifier_start or item.start,
+                    start,
                     item.end,
                     _apply_modifiers(presence, 1.0, negated),
                 )

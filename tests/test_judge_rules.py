@@ -1,0 +1,144 @@
+"""The judge's rules, with scripted detector answers: which views count, how rates and
+NME are computed. MediaPipe itself is exercised in test_judge.py; here a stand-in
+answers so each rule can be pinned exactly (and fast)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from headsculpt.eval.judge import (
+    JudgeConfig,
+    JudgeReport,
+    ViewScore,
+    _embedded_projection,
+    judge_head,
+)
+from headsculpt.eval.mediapipe_runner import FaceFinding
+from headsculpt.export.glb_reader import read_head_glb
+from headsculpt.render.camera_sampler import CameraSampler
+
+CONFIG = JudgeConfig(views=8, size=128)
+SHIFT = np.array([3.0, 4.0])  # pixels: every landmark 5 px off
+
+
+class ScriptedFaces:
+    """Answers view k with scores[k]; landmarks 5 px off the embedded ones where asked."""
+
+    def __init__(self, scores, landmarks) -> None:
+        self.scores, self.landmarks = scores, landmarks
+        self.seen = 0
+
+    def detect(self, images, progress=None):
+        self.seen = len(images)
+        progress("detect", 0.5)  # halfway through, as MediaPipe's worker reports
+        return [
+            FaceFinding(short, full, None if marks is None else marks + SHIFT)
+            for (short, full), marks in zip(self.scores, self.landmarks, strict=True)
+        ]
+
+
+@pytest.fixture(scope="module")
+def head(fisherman_glb):
+    return read_head_glb(fisherman_glb)
+
+
+@pytest.fixture(scope="module")
+def views(head):
+    sampler = CameraSampler.around(head.mesh.vertices)
+    return sampler.orbit(CONFIG.views, CONFIG.elevation, CONFIG.fov, CONFIG.framing)
+
+
+def _judge(head, views, scores, with_landmarks):
+    marks = []
+    for view, wanted in zip(views, with_landmarks, strict=True):
+        projected = _embedded_projection(head, view, CONFIG.size)
+        marks.append(projected[0] if wanted and projected is not None else None)
+    faces = ScriptedFaces(scores, marks)
+    heard = []
+    report, sheet = judge_head(
+        head, faces, CONFIG, lambda stage, f, preview=None: heard.append((stage, f))
+    )
+    assert faces.seen == CONFIG.views and sheet.size == (4 * 128, 2 * 128)
+    # the detector's own progress lands in the judge's 0.3–0.95 share
+    assert ("detect", pytest.approx(0.3 + 0.65 * 0.5)) in heard and heard[-1] == ("done", 1.0)
+    return report
+
+
+def test_a_face_needs_both_detectors_at_the_threshold(head, views):
+    scores = [(0.9, 0.4), (0.5, 0.5), (0.49, 0.99), (0.99, 0.99)] * 2
+    report = _judge(head, views, scores, [False] * 8)
+    detected = [v.face_detected for v in report.views]
+    assert detected == [False, True, False, True] * 2
+    assert [v.face_score for v in report.views] == [0.4, 0.5, 0.49, 0.99] * 2
+
+
+def test_each_view_records_both_detectors_to_four_places(head, views):
+    report = _judge(head, views, [(0.123456, 0.654321)] * 8, [False] * 8)
+    assert {(v.short_range, v.full_range, v.face_score) for v in report.views} == {
+        (0.1235, 0.6543, 0.1235)
+    }
+
+
+def test_rates_count_each_label_on_its_own(head, views):
+    labels = [v.label for v in views]
+    assert {"front", "side", "back"} == set(labels)
+    # A face exactly on the back views and on the first front view.
+    first_front = labels.index("front")
+    scores = [
+        (0.9, 0.9) if label == "back" or k == first_front else (0.1, 0.1)
+        for k, label in enumerate(labels)
+    ]
+    report = _judge(head, views, scores, [False] * 8)
+    assert report.janus_rate == 1.0
+    assert report.side_detection_rate == 0.0
+    assert report.front_detection_rate == pytest.approx(1 / labels.count("front"))
+    assert report.front_nme is None  # no landmarks found anywhere
+    assert "Janus rate (back views):   100%" in report.summary()
+
+
+def test_nme_is_the_mean_offset_over_the_inter_ocular_distance(head, views):
+    labels = [v.label for v in views]
+    wanted = [label == "front" for label in labels]
+    report = _judge(head, views, [(0.9, 0.9)] * 8, wanted)
+    fronts = [v for v in report.views if v.label == "front"]
+    assert all(v.nme is not None for v in fronts)
+    assert all(v.nme is None for v in report.views if v.label != "front")
+    for view, score in zip(views, report.views, strict=True):
+        if score.label == "front":
+            pixels = _embedded_projection(head, view, CONFIG.size)[0]
+            iod = np.linalg.norm(pixels[33] - pixels[263])
+            assert score.nme == pytest.approx(5.0 / iod, rel=1e-3)
+    assert report.front_nme == pytest.approx(np.mean([v.nme for v in fronts]))
+
+
+def test_rates_are_none_without_views_of_a_label():
+    view = ViewScore(0.0, 0.0, "front", 0.9, 0.9, 0.9, True, True, 0.02)
+    other = ViewScore(180.0, 0.0, "front", 0.1, 0.1, 0.1, False, False, None)
+    report = JudgeReport(views=[view, other], has_embedded_landmarks=True)
+    assert report.front_detection_rate == 0.5
+    assert report.side_detection_rate is None and report.janus_rate is None
+    assert report.front_nme == pytest.approx(0.02)
+    assert report.to_dict()["front_nme"] == pytest.approx(0.02)
+    assert "n/a" in report.summary() and "50%" in report.summary()
+
+
+def test_report_dict_and_summary():
+    found = ViewScore(0.0, 0.0, "front", 0.9, 0.9, 0.9, True, True, 0.02)
+    back = ViewScore(180.0, 0.0, "back", 0.1, 0.1, 0.1, False, False, None)
+    report = JudgeReport(views=[found, back], has_embedded_landmarks=True)
+    data = report.to_dict()
+    assert data == {
+        "front_detection_rate": 1.0,
+        "side_detection_rate": None,
+        "janus_rate": 0.0,
+        "front_nme": pytest.approx(0.02),
+        "has_embedded_landmarks": True,
+        "views": [vars(found), vars(back)],
+    }
+    assert "landmark NME (front):      0.0200" in report.summary()
+    lost = ViewScore(0.0, 0.0, "front", 0.9, 0.9, 0.9, True, False, None)
+    summary = JudgeReport(views=[lost], has_embedded_landmarks=True).summary()
+    assert "landmark NME (front):      n/a (no landmarks found on front views)" in summary
+    summary = JudgeReport(views=[lost], has_embedded_landmarks=False).summary()
+    assert "landmark NME (front):      n/a (no embedded landmarks)" in summary
