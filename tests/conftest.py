@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pygltflib
@@ -62,3 +65,16 @@ def node_binary() -> str:
     if node is None:
         pytest.fail("node is needed for the glTF validator")
     return node
+
+
+def khronos_errors(glb: Path) -> tuple[int, list[dict]]:
+    """The Khronos glTF validator's error count for a GLB file, and its error messages."""
+    require_tool(NODE_MODULES / "gltf-validator", "the Khronos glTF validator")
+    completed = subprocess.run(
+        [node_binary(), str(ROOT / "tests/tools/validate_gltf.mjs"), str(glb)],
+        capture_output=True, text=True, check=True,
+        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+    )  # fmt: skip
+    report = json.loads(completed.stdout)
+    errors = [m for m in report["issues"]["messages"] if m["severity"] == 0]
+    return report["issues"]["numErrors"], errors
