@@ -28,6 +28,7 @@ import re
 import secrets
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,51 +121,49 @@ class JobStore:
     # --- jobs -----------------------------------------------------------
     def create(self, request: JobRequest) -> JobStatus:
         """A new queued job. OSError (nothing left behind) when the disk refuses."""
-        with self._lock:
-            created = datetime.now(UTC)
-            job_id = f"{created:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
-            folder = self.jobs_dir / job_id
-            folder.mkdir(mode=_PRIVATE_FOLDER)  # a clash raises instead of mixing two jobs
-            status = JobStatus(
-                id=job_id, kind=request.kind, mode=request.mode, state="queued", progress=0.0,
-                created_at=_timestamp(created), prompt=request.prompt,
+        data = request.model_dump_json(indent=2).encode()
+        return self._new_job(
+            lambda job_id, created: JobStatus(
+                id=job_id, kind=request.kind, mode=request.mode, state="queued",
+                progress=0.0, created_at=created, prompt=request.prompt,
                 parent_id=request.parent_id,
-            )  # fmt: skip
-            try:
-                (folder / "outputs").mkdir(mode=_PRIVATE_FOLDER)
-                data = request.model_dump_json(indent=2).encode()
-                write_atomically(folder / "request.json", data, _PRIVATE_FILE)
-                self._write_status(status)
-            except OSError:
-                shutil.rmtree(folder, ignore_errors=True)  # half a job is no job
-                raise
-            self._statuses[job_id] = status
-            return status
+            ),
+            {"request.json": data},
+        )  # fmt: skip
 
     def create_upload(self, name: str, data: bytes) -> JobStatus:
         """A file a client sent (a mesh to rig), kept as a finished job of kind "upload"
         whose one output is the file: jobs that use it name it as their parent."""
         if not is_safe_file_name(name):
             raise ValueError(f"upload name {name!r} is not a plain file name")
+        entry = OutputFile(name=name, size=len(data), media_type=media_type(name))
+        record = json.dumps({"kind": "upload", "name": name, "size": len(data)}).encode()
+        return self._new_job(
+            lambda job_id, created: JobStatus(
+                id=job_id, kind="upload", mode="file", state="succeeded", progress=1.0,
+                stage="done", created_at=created, finished_at=now(), prompt=name,
+                outputs=[entry],
+            ),
+            {f"outputs/{name}": data, "request.json": record},
+        )  # fmt: skip
+
+    def _new_job(
+        self, make_status: Callable[[str, str], JobStatus], files: dict[str, bytes]
+    ) -> JobStatus:
+        """A job folder with ``files`` (paths inside it) and its status: all or nothing."""
         with self._lock:
             created = datetime.now(UTC)
             job_id = f"{created:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
             folder = self.jobs_dir / job_id
-            folder.mkdir(mode=_PRIVATE_FOLDER)
-            entry = OutputFile(name=name, size=len(data), media_type=media_type(name))
-            status = JobStatus(
-                id=job_id, kind="upload", mode="file", state="succeeded", progress=1.0,
-                stage="done", created_at=_timestamp(created), finished_at=now(), prompt=name,
-                outputs=[entry],
-            )  # fmt: skip
+            folder.mkdir(mode=_PRIVATE_FOLDER)  # a clash raises instead of mixing two jobs
+            status = make_status(job_id, _timestamp(created))
             try:
                 (folder / "outputs").mkdir(mode=_PRIVATE_FOLDER)
-                write_atomically(folder / "outputs" / name, data, _PRIVATE_FILE)
-                record = json.dumps({"kind": "upload", "name": name, "size": len(data)})
-                write_atomically(folder / "request.json", record.encode(), _PRIVATE_FILE)
+                for name, data in files.items():
+                    write_atomically(folder / name, data, _PRIVATE_FILE)
                 self._write_status(status)
             except OSError:
-                shutil.rmtree(folder, ignore_errors=True)
+                shutil.rmtree(folder, ignore_errors=True)  # half a job is no job
                 raise
             self._statuses[job_id] = status
             return status
