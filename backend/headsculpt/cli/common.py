@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+from headsculpt.pipelines.contract import make_request
+from headsculpt.pipelines.folder_outputs import FolderOutputs, InputFile
+from headsculpt.pipelines.registry import JobKind
 from headsculpt.progress import ProgressCallback
 
 
@@ -60,3 +64,34 @@ def check_writable(path: Path, option: str) -> None:
         raise ValueError(f"{option} {str(path)!r}: {str(folder)!r} is not a folder")
     if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise ValueError(f"{option} {str(path)!r} cannot be written (no permission)")
+
+
+def checked_outputs(out: str, preview: str | None) -> Path:
+    """``--out`` (a .glb) and ``--preview``, refused before any work when they cannot be
+    written; the GLB's path."""
+    path = Path(out)
+    if path.suffix.lower() != ".glb":
+        raise ValueError(f"--out must name a .glb file, got {out!r}")
+    check_writable(path, "--out")
+    if preview is not None:
+        check_writable(Path(preview), "--preview")
+    return path
+
+
+def run_job(
+    kind: JobKind,
+    values: dict,
+    out: Path,
+    preview: str | None,
+    loading: str,
+    parent: InputFile | None = None,
+) -> FolderOutputs:
+    """Load ``kind``'s pipeline and run one job whose files land beside ``out``."""
+    values = {**values, "preview": preview is not None}
+    pipeline_class = kind.load_pipeline_class()
+    print(loading, file=sys.stderr)
+    pipeline = pipeline_class.from_defaults()
+    with tempfile.TemporaryDirectory(prefix="headsculpt-") as scratch:
+        outputs = FolderOutputs(out, Path(scratch), preview=preview, parent=parent)
+        pipeline.run(make_request(pipeline_class.Request, values), outputs, progress_bar())
+    return outputs

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-from pathlib import Path
 
-from headsculpt.cli.common import check_writable, progress_bar
+from headsculpt.cli.common import checked_outputs, run_job
 from headsculpt.limits import TEXTURE_SIZES
-from headsculpt.pipelines.contract import make_request
-from headsculpt.pipelines.folder_outputs import FolderOutputs
 from headsculpt.pipelines.registry import all_presets, find_kind, job_kinds
 
 
@@ -56,12 +52,7 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if out.suffix.lower() != ".glb":
-        raise ValueError(f"--out must name a .glb file, got {args.out!r}")
-    check_writable(out, "--out")  # before any work, not after it
-    if args.preview is not None:
-        check_writable(Path(args.preview), "--preview")
+    out = checked_outputs(args.out, args.preview)  # before any work, not after it
     kind = find_kind("generate", args.mode)
     values = kind.check(
         {
@@ -74,17 +65,11 @@ def run(args: argparse.Namespace) -> int:
             "texture_size": args.texture_size,
         }
     )
-    values["preview"] = args.preview is not None
-    pipeline_class = kind.load_pipeline_class()
-    print(
+    loading = (
         f"loading the {kind.name} pipeline (the first run on a machine builds its models: "
-        "about a minute)",
-        file=sys.stderr,
+        "about a minute)"
     )
-    pipeline = pipeline_class.from_defaults()
-    with tempfile.TemporaryDirectory(prefix="headsculpt-") as scratch:
-        outputs = FolderOutputs(out, Path(scratch), preview=args.preview)
-        pipeline.run(make_request(pipeline_class.Request, values), outputs, progress_bar())
+    outputs = run_job(kind, values, out, args.preview, loading)
     code = outputs.code or {}
     if code.get("ignored"):
         print(f"words not used: {', '.join(code['ignored'])}", file=sys.stderr)

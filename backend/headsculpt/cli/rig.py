@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
-from headsculpt.cli.common import check_writable, progress_bar
+from headsculpt.cli.common import checked_outputs, run_job
 from headsculpt.limits import MESH_SUFFIXES
-from headsculpt.pipelines.contract import make_request
-from headsculpt.pipelines.folder_outputs import FolderOutputs, InputFile
+from headsculpt.pipelines.folder_outputs import InputFile
 from headsculpt.pipelines.registry import find_kind
 
 AXES = ("+x", "-x", "+y", "-y", "+z", "-z")
@@ -37,21 +35,11 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"mesh {str(mesh)!r}: no such file")
     if not mesh.name.lower().endswith(MESH_SUFFIXES):
         raise ValueError(f"mesh {str(mesh)!r}: give a {', '.join(MESH_SUFFIXES)} file")
-    out = Path(args.out)
-    if out.suffix.lower() != ".glb":
-        raise ValueError(f"--out must name a .glb file, got {args.out!r}")
-    check_writable(out, "--out")
-    if args.preview is not None:
-        check_writable(Path(args.preview), "--preview")
+    out = checked_outputs(args.out, args.preview)
     kind = find_kind("rig", None)
     values = kind.check({"parent_id": str(mesh), "up": args.up, "front": args.front})
-    values["preview"] = args.preview is not None
-    pipeline_class = kind.load_pipeline_class()
-    print("loading the head model and the face finder", file=sys.stderr)
-    pipeline = pipeline_class.from_defaults()
-    with tempfile.TemporaryDirectory(prefix="headsculpt-") as scratch:
-        outputs = FolderOutputs(out, Path(scratch), preview=args.preview, parent=InputFile(mesh))
-        pipeline.run(make_request(pipeline_class.Request, values), outputs, progress_bar())
+    loading = "loading the head model and the face finder"
+    outputs = run_job(kind, values, out, args.preview, loading, parent=InputFile(mesh))
     report = json.loads(out.with_suffix(".json").read_text())["report"]
     for line in report.get("check", []):
         print(f"check: {line}", file=sys.stderr)
