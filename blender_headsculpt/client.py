@@ -42,6 +42,15 @@ class BackendClient:
     def submit(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._json("POST", "/v1/jobs", request)
 
+    def upload(self, path: str, timeout: float = 300.0) -> dict[str, Any]:
+        """Send a file (a mesh to rig); the backend keeps it as a finished "upload" job
+        whose id a rig request names as its ``parent_id``."""
+        with open(path, "rb") as handle:
+            data = handle.read()
+        name = urllib.parse.quote(os.path.basename(path), safe="")
+        body = self._request("POST", f"/v1/uploads?name={name}", data, timeout=timeout)
+        return json.loads(body.decode("utf-8"))
+
     def job(self, job_id: str) -> dict[str, Any]:
         return self._json("GET", f"/v1/jobs/{_quote(job_id)}")
 
@@ -75,10 +84,19 @@ class BackendClient:
                 "Check the backend URL",
             ) from None
 
-    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> bytes:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | bytes | None = None,
+        timeout: float | None = None,
+    ) -> bytes:
         headers = {"Accept": "application/json"}
         payload = None
-        if body is not None:
+        if isinstance(body, bytes):
+            payload = body
+            headers["Content-Type"] = "application/octet-stream"
+        elif body is not None:
             payload = json.dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
         if self.token:
@@ -87,7 +105,7 @@ class BackendClient:
             self.url.rstrip("/") + path, data=payload, headers=headers, method=method
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
                 return response.read()
         except urllib.error.HTTPError as error:
             raise _http_error(error) from None
@@ -107,6 +125,7 @@ def _http_error(error: urllib.error.HTTPError) -> BackendError:
         message = error.reason or "error"
     hints = {
         401: "Check the token in the HeadSculpt preferences",
+        413: "The mesh is larger than the backend accepts; decimate it first",
         403: "Start the backend with --allow-host and the name in this URL",
         404: "The job no longer exists on this backend; refresh the history",
         507: "Free space on the backend's data disk, then try again",

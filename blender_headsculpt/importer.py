@@ -16,8 +16,16 @@ COLLECTION = "HeadSculpt"
 PROPERTY_PREFIX = "headsculpt_"
 
 
-def import_head(context, glb_path: str, origin: dict[str, Any]) -> list[bpy.types.Object]:
-    """Import ``glb_path``; returns the new objects (armature first). Raises RuntimeError."""
+def import_head(
+    context,
+    glb_path: str,
+    origin: dict[str, Any],
+    offset: tuple[float, float, float] | None = None,
+) -> list[bpy.types.Object]:
+    """Import ``glb_path``; returns the new objects (armature first). Raises RuntimeError.
+
+    The head lands at the 3D cursor, or moved by ``offset`` from where the file puts it
+    (a rigged copy of a mesh, beside the original)."""
     before = set(bpy.data.objects)
     result = bpy.ops.import_scene.gltf(filepath=glb_path)
     if "FINISHED" not in result:
@@ -37,10 +45,10 @@ def import_head(context, glb_path: str, origin: dict[str, Any]) -> list[bpy.type
         for owner in list(obj.users_collection):
             owner.objects.unlink(obj)
         collection.objects.link(obj)
-    cursor = context.scene.cursor.location
+    shift = context.scene.cursor.location if offset is None else offset
     for obj in new:
         if obj.parent is None:
-            obj.location = obj.location + cursor
+            obj.location = obj.location + type(obj.location)(shift)
         _tag(obj, origin)
     new.sort(key=lambda o: (o.type != "ARMATURE", o.name))
     heads = sorted(

@@ -45,9 +45,12 @@ class JobMonitor:
         request: dict[str, Any],
         download_dir: str,
         interval: float = 0.25,
+        upload: str | None = None,
     ) -> None:
         self._connect = connect  # may start a local backend first: runs on the thread
         self.request = request
+        self._upload = upload  # a file sent first; the request then names it as parent_id
+        self.placement: dict[str, Any] | None = None  # where the add-on puts the result
         self._download_dir = download_dir
         self._interval = interval
         self._lock = threading.Lock()
@@ -85,6 +88,10 @@ class JobMonitor:
             if self._cancel.is_set():
                 self._update(state="cancelled", stage="", done=True)
                 return
+            if self._upload is not None:
+                self._update(stage="uploading")
+                uploaded = self.client.upload(self._upload)
+                self.request = {**self.request, "parent_id": uploaded["id"]}
             self._update(stage="submitting")
             status = self.client.submit(self.request)
             self._update(job_id=status["id"], state=status["state"], stage="queued")

@@ -1,5 +1,5 @@
-"""Operators (stable ids for scripting): generate, edit, cancel, import_job, start_backend,
-check_backend, install_backend, refresh_history, delete_job, random_seed.
+"""Operators (stable ids for scripting): generate, edit, rig_selected, cancel, import_job,
+start_backend, check_backend, install_backend, refresh_history, delete_job, random_seed.
 
 In the UI they never block: network work runs on threads and a timer copies what
 they found into ``scene.headsculpt``. With Blender in background mode (scripts,
@@ -25,6 +25,7 @@ from .importer import import_head, origin_of
 from .job_monitor import JobMonitor
 from .local_backend import install_bundled_backend
 from .preferences import backend_settings, model_settings, user_folder
+from .rig_request import rig_request
 
 BLOCKING_ITEMS = [
     ("AUTO", "Auto", "Block only when Blender runs in background mode"),
@@ -238,6 +239,64 @@ class HEADSCULPT_OT_edit(bpy.types.Operator):
         return _start_job(self, context, request, _blocking(self.blocking))
 
 
+class HEADSCULPT_OT_rig_selected(bpy.types.Operator):
+    """Give the selected head mesh the armature and 52 ARKit shape keys (a rigged copy
+    is imported beside it; the original is left as it is)"""
+
+    bl_idname = "headsculpt.rig_selected"
+    bl_label = "Rig selected head"
+
+    blocking: bpy.props.EnumProperty(items=BLOCKING_ITEMS, default="AUTO")
+
+    @classmethod
+    def poll(cls, context):
+        return context.active_object is not None and context.active_object.type == "MESH"
+
+    def execute(self, context):
+        source = context.active_object
+        settings = context.scene.headsculpt
+        try:
+            request = rig_request(settings.rig_up, settings.rig_front)
+        except ValueError as error:
+            return _fail(self, BackendError(str(error)))
+        folder = Path(_downloads()) / "uploads"
+        folder.mkdir(parents=True, exist_ok=True)
+        mesh_file = folder / f"{bpy.path.clean_name(source.name)}-{int(time.time())}.glb"
+        try:
+            _export_mesh(context, source, str(mesh_file))
+        except RuntimeError as error:
+            return _fail(self, BackendError(f"Could not export {source.name}: {error}"))
+        width = max(source.dimensions.x, 1e-3)
+        placement = {"beside": source.name, "offset": (1.25 * width, 0.0, 0.0)}
+        return _start_job(
+            self, context, request, _blocking(self.blocking), str(mesh_file), placement
+        )
+
+
+def _export_mesh(context, source, path: str) -> None:
+    """Only ``source``, with its modifiers applied, as it sits in the world (glTF, Y up)."""
+    selected = [o for o in context.view_layer.objects if o.select_get()]
+    for obj in selected:
+        obj.select_set(False)
+    source.select_set(True)
+    try:
+        result = bpy.ops.export_scene.gltf(
+            filepath=path,
+            export_format="GLB",
+            use_selection=True,
+            export_apply=True,
+            export_skins=False,
+            export_morph=False,
+            export_animations=False,
+        )
+    finally:
+        source.select_set(False)
+        for obj in selected:
+            obj.select_set(True)
+    if "FINISHED" not in result or not os.path.exists(path):
+        raise RuntimeError("the glTF exporter did not finish")
+
+
 class HEADSCULPT_OT_cancel(bpy.types.Operator):
     """Stop the running job (files it finished are kept)"""
 
@@ -257,12 +316,22 @@ class HEADSCULPT_OT_cancel(bpy.types.Operator):
         return {"FINISHED"}
 
 
-def _start_job(operator, context, request: dict, blocking: bool) -> set[str]:
+def _start_job(
+    operator,
+    context,
+    request: dict,
+    blocking: bool,
+    upload: str | None = None,
+    placement: dict | None = None,
+) -> set[str]:
+    """Follow ``request`` (sending ``upload`` first, when given) and import what it makes;
+    ``placement`` puts the result beside an object instead of at the 3D cursor."""
     state = session.get()
     if state.monitor is not None and not state.monitor.snapshot().done:
         return _fail(operator, BackendError("A job is already running", "Cancel it first"))
     connection = backend_settings(context)
-    monitor = JobMonitor(lambda: state.connect(connection), request, _downloads())
+    monitor = JobMonitor(lambda: state.connect(connection), request, _downloads(), upload=upload)
+    monitor.placement = placement
     state.monitor, state.monitor_scene, state.last_error = monitor, context.scene.name, ""
     scene = context.scene
     scene.headsculpt.code_lines.clear()
@@ -280,7 +349,13 @@ def _start_job(operator, context, request: dict, blocking: bool) -> set[str]:
         )
         return _fail(operator, reason)
     _import_results(
-        context, snapshot.job_id, snapshot.files, snapshot.code, request, _monitor_url(monitor)
+        context,
+        snapshot.job_id,
+        snapshot.files,
+        snapshot.code,
+        monitor.request,
+        _monitor_url(monitor),
+        placement,
     )
     operator.report({"INFO"}, f"HeadSculpt job {snapshot.job_id} imported")
     return {"FINISHED"}
@@ -323,6 +398,7 @@ def _import_finished() -> None:
                 snapshot.code,
                 monitor.request,
                 _monitor_url(monitor),
+                monitor.placement,
             )
     except Exception as error:  # import problems are reported, the scene stays as it was
         state.last_error = f"Import failed: {error}"
@@ -330,8 +406,19 @@ def _import_finished() -> None:
     return None
 
 
-def _import_results(context, job_id: str, files: dict, code, request: dict, url: str) -> list:
+def _import_results(
+    context,
+    job_id: str,
+    files: dict,
+    code,
+    request: dict,
+    url: str,
+    placement: dict | None = None,
+) -> list:
     """Import every head a job made, tagged with where it came from."""
+    offset = None
+    if placement and placement["beside"] in bpy.data.objects:
+        offset = tuple(placement["offset"])  # the result keeps the source's world position
     objects = []
     for name in sorted(files):
         if not name.endswith(".glb"):
@@ -346,7 +433,7 @@ def _import_results(context, job_id: str, files: dict, code, request: dict, url:
             "backend_url": url,
             "descriptive_code": code,
         }
-        objects += import_head(context, files[name], origin)
+        objects += import_head(context, files[name], origin, offset)
     _remember(context.scene, job_id, files, request.get("prompt", ""))
     return objects
 
@@ -538,6 +625,7 @@ CLASSES = (
     HEADSCULPT_OT_install_backend,
     HEADSCULPT_OT_generate,
     HEADSCULPT_OT_edit,
+    HEADSCULPT_OT_rig_selected,
     HEADSCULPT_OT_cancel,
     HEADSCULPT_OT_refresh_history,
     HEADSCULPT_OT_import_job,

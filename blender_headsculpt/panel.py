@@ -122,10 +122,38 @@ class HEADSCULPT_PT_edit(bpy.types.Panel):
         layout.operator("headsculpt.edit", icon="SCULPTMODE_HLT")
 
 
+class HEADSCULPT_PT_rig(bpy.types.Panel):
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "HeadSculpt"
+    bl_label = "Rig a head"
+    bl_parent_id = "HEADSCULPT_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.headsculpt
+        active = context.active_object
+        if active is None or active.type != "MESH":
+            layout.label(text="Select a head mesh to rig it")
+            return
+        layout.label(text=f"Mesh: {active.name[:40]}")
+        row = layout.row(align=True)
+        row.prop(settings, "rig_up")
+        row.prop(settings, "rig_front")
+        layout.operator("headsculpt.rig_selected", icon="ARMATURE_DATA")
+
+
 def _lines(text: str, width: int) -> list[str]:
     import textwrap
 
     return textwrap.wrap(text, width) or [text]
 
 
-CLASSES = (HEADSCULPT_UL_history, HEADSCULPT_PT_main, HEADSCULPT_PT_history, HEADSCULPT_PT_edit)
+CLASSES = (
+    HEADSCULPT_UL_history,
+    HEADSCULPT_PT_main,
+    HEADSCULPT_PT_history,
+    HEADSCULPT_PT_edit,
+    HEADSCULPT_PT_rig,
+)

@@ -14,6 +14,7 @@ from .choices import (
     TEXTURE_SIZES,
     enum_items,
 )
+from .rig_request import BLENDER_AXES
 
 
 def _texture_label(size: int) -> str:
@@ -56,6 +57,17 @@ class HeadSculptSettings(bpy.types.PropertyGroup):
         default=str(TEXTURE_SIZES[0]),
     )
     edit_instruction: bpy.props.StringProperty(name="Instruction", default="")
+    rig_up: bpy.props.EnumProperty(
+        name="Up",
+        items=[(a, a.title(), "The mesh's up axis in Blender") for a in BLENDER_AXES],
+        default="AUTO",
+        description="Auto finds the face; pick an axis when the head lies on its side",
+    )
+    rig_front: bpy.props.EnumProperty(
+        name="Front",
+        items=[(a, a.title(), "The axis the face looks along in Blender") for a in BLENDER_AXES],
+        default="AUTO",
+    )
     edit_scale: bpy.props.FloatProperty(
         name="Edit scale", default=1.0, min=EDIT_SCALE_RANGE[0], max=EDIT_SCALE_RANGE[1]
     )

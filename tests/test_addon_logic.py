@@ -7,6 +7,7 @@ import pytest
 from blender_headsculpt.client import BackendClient, BackendError
 from blender_headsculpt.code_summary import summarize_code
 from blender_headsculpt.job_monitor import JobMonitor
+from blender_headsculpt.rig_request import rig_request
 
 
 def _dead_url() -> str:
@@ -57,3 +58,13 @@ def test_a_wrong_token_says_to_check_the_token(tmp_path):
             assert caught.value.status == 401
             assert caught.value.hint == "Check the token in the HeadSculpt preferences"
         assert BackendClient(server.url, token="s" * 40, timeout=10).health()["status"] == "ok"
+
+
+def test_rig_axes_are_sent_in_gltf_frame():
+    # The exporter writes Blender (x, y, z) as glTF (x, z, −y): Blender's up +Z is glTF's
+    # +Y, and a face looking toward Blender's −Y (the front view) looks along glTF's +Z.
+    assert rig_request("+Z", "-Y") == {"kind": "rig", "up": "+y", "front": "+z"}
+    assert rig_request("-X", "+Y") == {"kind": "rig", "up": "-x", "front": "-z"}
+    assert rig_request() == {"kind": "rig"}  # the backend finds the face
+    with pytest.raises(ValueError, match="different axes"):
+        rig_request("+Z", "-Z")

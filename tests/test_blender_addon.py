@@ -92,6 +92,28 @@ def test_cancel_history_reimport_and_edit(addon_report):
 
 
 @pytest.mark.blender
+def test_rig_selected_brings_back_a_rigged_copy_beside_the_source(addon_report):
+    rig = addon_report["rig"]
+    assert rig["result"] == ["FINISHED"] and rig["source_untouched"]
+    objects = rig["objects"].values()
+    armature = next(o for o in objects if o["type"] == "ARMATURE")
+    assert set(armature["bones"]) >= REQUIRED_BONES
+    rigged = next(o for o in objects if o["type"] == "MESH" and o["shape_keys"])
+    assert set(rigged["shape_keys"]) - {"Basis"} == ARKIT_52 and rigged["armature_modifier"]
+    assert rigged["props"]["headsculpt_job_id"]  # tagged like every imported head
+    assert rig["rigged_faces"] == rig["source_faces"]  # the artist's surface, not the prior's
+    # Same size and height as the source, moved 1.25 widths along X (beside it).
+    width = rig["source_size"][0]
+    expected = [rig["source_centre"][0] + 1.25 * width, *rig["source_centre"][1:]]
+    assert rig["rigged_centre"] == pytest.approx(expected, abs=0.02 * rig["jaw_open"]["height"])
+    # jawOpen opens the mouth: the vertices that move most sit low on the head and go down
+    # (and back: the jaw turns about its hinge).
+    jaw = rig["jaw_open"]
+    assert 0.005 < jaw["max"] / jaw["height"] < 0.2, jaw
+    assert jaw["mover_height"] < 0.5 and jaw["mean_delta"][2] < -0.3 * jaw["max"], jaw
+
+
+@pytest.mark.blender
 def test_panels_and_preferences_draw_with_real_names(addon_report):
     # every property, operator, UI list and icon the draw code names exists in Blender
     assert addon_report["draw"]["calls"] > 40

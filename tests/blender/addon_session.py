@@ -5,6 +5,7 @@ an empty folder so the install does not touch the user's Blender.
 """
 
 import json
+import math
 import socket
 import sys
 import time
@@ -12,6 +13,7 @@ import traceback
 import urllib.request
 
 import bpy
+import mathutils
 
 zip_path, backend_python, data_dir, report_path = sys.argv[-4:]
 MODULE = "bl_ext.user_default.headsculpt"
@@ -64,6 +66,30 @@ def describe_objects(names):
     return out
 
 
+def shape_key_motion(obj, key_name):
+    """World-space motion of ``obj`` when only ``key_name`` is at 1: the moving vertices'
+    mean displacement and mean height relative to the mesh's vertical extent."""
+    keys = obj.data.shape_keys.key_blocks
+    basis, key = keys[0], keys[key_name]
+    matrix = obj.matrix_world
+    rest = [matrix @ p.co for p in basis.data]
+    moved = [matrix @ p.co for p in key.data]
+    deltas = [b - a for a, b in zip(rest, moved, strict=True)]
+    lengths = [d.length for d in deltas]
+    biggest = max(lengths)
+    movers = [i for i, length in enumerate(lengths) if length > 0.5 * biggest]
+    heights = [p.z for p in rest]
+    low, high = min(heights), max(heights)
+    mean = sum((deltas[i] for i in movers), mathutils.Vector()) / len(movers)
+    return {
+        "max": biggest,
+        "height": high - low,
+        "movers": len(movers),
+        "mean_delta": list(mean),
+        "mover_height": (sum(heights[i] for i in movers) / len(movers) - low) / (high - low),
+    }
+
+
 ICONS = set(bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items.keys())
 
 
@@ -109,7 +135,12 @@ def draw_everything():
     seen = []
     panels = [
         getattr(bpy.types, n)
-        for n in ("HEADSCULPT_PT_main", "HEADSCULPT_PT_history", "HEADSCULPT_PT_edit")
+        for n in (
+            "HEADSCULPT_PT_main",
+            "HEADSCULPT_PT_history",
+            "HEADSCULPT_PT_edit",
+            "HEADSCULPT_PT_rig",
+        )
     ]
     for panel in panels:
         holder = type("Holder", (), {"layout": CheckingLayout(seen)})()
@@ -194,6 +225,52 @@ try:
     bpy.context.view_layer.objects.active = head
     settings.edit_instruction = "give him a scar over the left eye"
     step("edit", error=op_error(lambda: bpy.ops.headsculpt.edit()))
+
+    # Rig selected head: a foreign copy of the head (no rig, no shape keys, scaled, yawed,
+    # moved) goes to the backend and comes back rigged, beside the original.
+    full_head = max(
+        (o for o in bpy.data.objects if o.type == "MESH" and o.data.shape_keys),
+        key=lambda o: len(o.data.vertices),
+    )
+    source = full_head.copy()
+    source.data = full_head.data.copy()
+    source.name = "ForeignHead"
+    scene.collection.objects.link(source)
+    source.parent = None
+    source.modifiers.clear()
+    source.vertex_groups.clear()
+    source.shape_key_clear()
+    source.matrix_world = mathutils.Matrix.LocRotScale(
+        mathutils.Vector((-3.0, 1.0, 0.2)),
+        mathutils.Euler((0.0, 0.0, math.radians(25.0))),
+        mathutils.Vector((10.0, 10.0, 10.0)),
+    )
+    bpy.context.view_layer.update()
+    bpy.context.view_layer.objects.active = source
+    source_corners = [source.matrix_world @ mathutils.Vector(c) for c in source.bound_box]
+    source_faces = len(source.data.polygons)
+    before = set(bpy.data.objects.keys())
+    rig_result = bpy.ops.headsculpt.rig_selected()
+    new = sorted(set(bpy.data.objects.keys()) - before)
+    rigged = next(
+        bpy.data.objects[n]
+        for n in new
+        if bpy.data.objects[n].type == "MESH" and bpy.data.objects[n].data.shape_keys
+    )
+    bpy.context.view_layer.update()
+    rigged_corners = [rigged.matrix_world @ mathutils.Vector(c) for c in rigged.bound_box]
+    step(
+        "rig",
+        result=list(rig_result),
+        objects=describe_objects(new),
+        source_centre=list(sum(source_corners, mathutils.Vector()) / 8),
+        source_size=list(source.dimensions),
+        rigged_centre=list(sum(rigged_corners, mathutils.Vector()) / 8),
+        source_faces=source_faces,
+        rigged_faces=len(rigged.data.polygons),
+        jaw_open=shape_key_motion(rigged, "jawOpen"),
+        source_untouched=source.data.shape_keys is None and not source.modifiers,
+    )
 
     # Backend down: a remote URL where nothing listens.
     free = socket.socket()
