@@ -109,7 +109,8 @@ class JobMonitor:
     def _poll(self, job_id: str) -> None:
         failures = 0
         cancel_sent = False
-        seen_preview = ""
+        seen_preview: tuple[str, int] | str = ""
+        refreshes = 0
         while True:
             if self._cancel.is_set() and not cancel_sent:
                 cancel_sent = True
@@ -127,10 +128,13 @@ class JobMonitor:
                     raise
                 time.sleep(self._interval)
                 continue
-            previews = [o["name"] for o in status["outputs"] if o["name"].endswith(".png")]
-            if previews and previews[-1] != seen_preview:
-                seen_preview = previews[-1]
-                path = self._fetch(job_id, seen_preview)
+            previews = [o for o in status["outputs"] if o["name"].endswith(".png")]
+            # A long job rewrites one progress picture: a new size is a new picture.
+            latest = (previews[-1]["name"], previews[-1]["size"]) if previews else ""
+            if latest and latest != seen_preview:
+                seen_preview = latest
+                refreshes += 1
+                path = self._fetch(job_id, latest[0], version=refreshes)
                 self._update(preview_path=path)
             self._update(
                 state=status["state"],
@@ -145,8 +149,11 @@ class JobMonitor:
                 return
             time.sleep(self._interval)
 
-    def _fetch(self, job_id: str, name: str) -> str:
-        path = os.path.join(self._download_dir, job_id, name)
+    def _fetch(self, job_id: str, name: str, version: int = 0) -> str:
+        """Download an output once; a ``version`` > 0 keeps each picture of a file that
+        changes (Blender caches images by path)."""
+        local = name if version == 0 else f"{os.path.splitext(name)[0]}-{version}.png"
+        path = os.path.join(self._download_dir, job_id, local)
         if not os.path.exists(path):
             self.client.download(job_id, name, path)
         return path

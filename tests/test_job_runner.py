@@ -13,6 +13,7 @@ import pytest
 from headsculpt.api.job_store import JobStore
 from headsculpt.api.runner import JobRunner
 from headsculpt.api.schemas import JobRequest, PipelineAvailability
+from headsculpt.limits import MAX_JOB_ATTEMPTS
 from headsculpt.pipelines.contract import JobOutputs
 from headsculpt.progress import ProgressCallback
 
@@ -89,10 +90,12 @@ def test_cancel_queued_and_running(lanes):
     assert store.get(queued).started_at is None  # it never ran
 
 
-def test_restart_marks_running_interrupted_and_requeues_queued(tmp_path):
+def test_restart_requeues_crashed_and_queued_jobs_but_not_one_that_keeps_crashing(tmp_path):
     store = JobStore(tmp_path)
     running = store.create(JobRequest(prompt="a"))
-    store.update(running.id, state="running")
+    store.update(running.id, state="running", attempts=1)
+    crashing = store.create(JobRequest(prompt="d"))
+    store.update(crashing.id, state="running", attempts=MAX_JOB_ATTEMPTS)
     queued = store.create(JobRequest(prompt="b"))
     finished = store.create(JobRequest(prompt="c"))
     store.add_output(finished.id, "head.glb", b"glTF")
@@ -100,10 +103,26 @@ def test_restart_marks_running_interrupted_and_requeues_queued(tmp_path):
 
     reopened = JobStore(tmp_path)  # as after kill -9: only what is on disk
     recovered = reopened.recover()
-    assert recovered.interrupted == [running.id] and recovered.requeue == [queued.id]
-    assert reopened.get(running.id).state == "interrupted"
+    # The job the server died under runs again (from its checkpoints), oldest first …
+    assert recovered.requeue == [running.id, queued.id]
+    assert reopened.get(running.id).state == "queued"
+    assert f"attempt 2 of {MAX_JOB_ATTEMPTS}" in reopened.get(running.id).message
+    # … unless it already took the server down MAX_JOB_ATTEMPTS times.
+    assert recovered.interrupted == [crashing.id]
+    assert reopened.get(crashing.id).state == "interrupted"
     assert reopened.output_path(finished.id, "head.glb").read_bytes() == b"glTF"
-    assert [s.id for s in reopened.list()[0]] == [finished.id, queued.id, running.id]
+
+
+def test_each_start_of_a_job_counts_an_attempt(tmp_path):
+    store = JobStore(tmp_path)
+    runner = JobRunner(store, {"parametric": WritesOneFile(), "sculpt": WritesOneFile(),
+                               "edit": WritesOneFile()})  # fmt: skip
+    runner.start()
+    try:
+        job = _submit(store, runner)
+        assert _wait(store, job, {"succeeded"}).attempts == 1
+    finally:
+        runner.stop()
 
 
 def test_store_refuses_names_outside_the_job(tmp_path):

@@ -18,6 +18,7 @@ MODEL_SLOTS = ("base_model", "landmark_controlnet", "edit_controlnet", "back_vie
 MAX_MODEL_SOURCE_CHARS = 1000
 MESH_SUFFIXES = (".glb", ".gltf", ".obj", ".ply")  # what `rig` reads
 MAX_UPLOAD_BYTES = 256 * 2**20  # a 200k-face scan with textures fits
+MAX_JOB_ATTEMPTS = 3  # a job the server died under starts again (from its checkpoints) this often
 AXIS_PATTERN = r"^[+-]?[xyzXYZ]$"  # an input mesh's up / front axis: "+y", "-z", "x"
 
 # Whitespace a person types inside a description; every other control character is refused.

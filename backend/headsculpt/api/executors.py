@@ -40,9 +40,14 @@ class PipelineExecutor:
     def availability(self) -> PipelineAvailability:
         if self._error:
             return PipelineAvailability(available=False, reason=self._error)
+        needs = ""
+        if self.kind.model_slots:  # weights come with each job (the add-on's preferences)
+            slots = ", ".join(f"models.{slot}" for slot in self.kind.model_slots)
+            needs = f"each job names its weights ({slots})"
         if not self._loaded.is_set():
-            return PipelineAvailability(available=True, reason="loading its models")
-        return PipelineAvailability(available=True)
+            loading = "loading its models" + (f"; {needs}" if needs else "")
+            return PipelineAvailability(available=True, reason=loading)
+        return PipelineAvailability(available=True, reason=needs)
 
     def load(self) -> None:
         if self._pipeline is not None or not self.kind.built:

@@ -42,6 +42,7 @@ from headsculpt.api.schemas import (
     OutputFile,
 )
 from headsculpt.files import PARTIAL_SUFFIX, write_atomically
+from headsculpt.limits import MAX_JOB_ATTEMPTS
 
 log = logging.getLogger("headsculpt.api")
 
@@ -99,14 +100,26 @@ class JobStore:
 
     # --- recovery -------------------------------------------------------
     def recover(self) -> RecoveredJobs:
-        """After a restart: jobs a crash left running become ``interrupted``; queued ones
-        go back in line, and so do jobs a shutdown interrupted (``rerun_on_start``)."""
+        """After a restart: queued jobs go back in line, and so do jobs a shutdown
+        interrupted (``rerun_on_start``) and jobs a crash left running — those resume from
+        their checkpoints in the scratch folder — unless they already started
+        ``MAX_JOB_ATTEMPTS`` times (a job that takes the server down each time): those
+        become ``interrupted``."""
         requeue, interrupted = [], []
         with self._lock:
             for status in self._sorted(oldest_first=True):
-                if status.state == "running":
+                if status.state == "running" and status.attempts < MAX_JOB_ATTEMPTS:
+                    message = (
+                        f"the server stopped while this job ran; queued again "
+                        f"(attempt {status.attempts + 1} of {MAX_JOB_ATTEMPTS})"
+                    )
+                    self.settle(status.id, state="queued", progress=0.0, stage="",
+                                started_at=None, message=message)  # fmt: skip
+                    requeue.append(status.id)
+                elif status.state == "running":
                     self.settle(status.id, state="interrupted", finished_at=now(),
-                                message="the server stopped while this job ran")  # fmt: skip
+                                message=f"the server stopped while this job ran, "
+                                f"{status.attempts} times; not started again")  # fmt: skip
                     interrupted.append(status.id)
                 elif status.state == "interrupted" and status.rerun_on_start:
                     message = "interrupted when the server stopped; queued again"

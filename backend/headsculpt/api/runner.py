@@ -155,8 +155,10 @@ class JobRunner:
         """Mark the job running; while the disk refuses the write it waits, still queued."""
         while True:
             try:
+                attempts = self.store.get(job_id).attempts + 1
                 self.store.update(job_id, state="running", started_at=now(), stage="starting",
-                                  progress=0.0, rerun_on_start=False)  # fmt: skip
+                                  progress=0.0, rerun_on_start=False,
+                                  attempts=attempts)  # fmt: skip
                 return True
             except UnknownJobError:
                 return False

@@ -75,6 +75,11 @@ class JobRequest(BaseModel):
     front: str | None = Field(
         None, pattern=AXIS_PATTERN, description="rig: the axis the face looks along"
     )
+    guidance: Literal["sd", "reference"] = Field(
+        "sd",
+        description="sculpt: sd (Stable Diffusion, the models below), or reference: rebuild "
+        "the parent's GLB (e.g. an upload) by score distillation, with no weights",
+    )
     models: dict[
         ModelSlot, Annotated[str, StringConstraints(max_length=MAX_MODEL_SOURCE_CHARS)]
     ] = Field(
@@ -116,6 +121,7 @@ class JobStatus(BaseModel):
     prompt: str = ""
     parent_id: str | None = None  # the job this one was made from (edit)
     rerun_on_start: bool = False  # interrupted by a shutdown: queued again at the next start
+    attempts: int = 0  # times it started running (a crash mid-job queues it again, limited)
     descriptive_code: dict[str, Any] | None = None
     outputs: list[OutputFile] = Field(default_factory=list)
 

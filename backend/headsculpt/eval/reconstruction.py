@@ -1,0 +1,158 @@
+"""How close a sculpt came to a known answer: the measures of the reconstruction proofs.
+
+With the reference teacher, the sculpt pipeline is asked to rebuild a target mesh it
+only ever sees through renders. These measures say how well it did, in units of the
+target's size so that they mean the same for any head:
+
+- **Chamfer**: the mean of the two mean closest-surface distances (result → target and
+  target → result), over points sampled evenly by area (on the target, only those some
+  camera can see: eyeballs behind lids and teeth are not asked for), divided by the
+  target's bounding-box diagonal;
+- **coverage** of named target regions (accessories the head model cannot express): the
+  share of their sampled points within a tolerance of the result's surface;
+- **novel-view PSNR**: albedo renders of result and target from views the pipeline's
+  random cameras were not told about, over the same background.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from headsculpt.export.surface_query import TriangleSurface
+from headsculpt.render.camera_sampler import CameraSampler
+from headsculpt.render.mesh_render import albedo_from_texture, render_mesh
+from headsculpt.render.picking import visible_points
+from headsculpt.render.preview import TexturedMesh
+
+
+@dataclass
+class ReconstructionReport:
+    """The measures of one result against its target (distances as a share of the
+    target's bounding-box diagonal)."""
+
+    chamfer: float
+    result_to_target: float
+    target_to_result: float
+    coverage: dict[str, float] = field(default_factory=dict)
+    psnr: float = 0.0
+    view_psnr: list[float] = field(default_factory=list)
+    diagonal: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "chamfer": round(self.chamfer, 5),
+            "result_to_target": round(self.result_to_target, 5),
+            "target_to_result": round(self.target_to_result, 5),
+            "coverage": {k: round(v, 4) for k, v in self.coverage.items()},
+            "psnr": round(self.psnr, 2),
+            "view_psnr": [round(v, 2) for v in self.view_psnr],
+            "diagonal": self.diagonal,
+        }
+
+
+def sample_surface(
+    vertices: np.ndarray, triangles: np.ndarray, count: int, rng: np.random.Generator
+) -> np.ndarray:
+    """(count, 3) points spread evenly over the surface (area-weighted triangles)."""
+    corners = np.asarray(vertices, np.float64)[np.asarray(triangles)]
+    areas = 0.5 * np.linalg.norm(
+        np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1
+    )
+    if areas.sum() <= 0:
+        raise ValueError("the mesh has no area")
+    chosen = rng.choice(len(triangles), size=count, p=areas / areas.sum())
+    u, v = rng.random(count), rng.random(count)
+    flip = u + v > 1.0
+    u[flip], v[flip] = 1.0 - u[flip], 1.0 - v[flip]
+    a, b, c = corners[chosen, 0], corners[chosen, 1], corners[chosen, 2]
+    return a + u[:, None] * (b - a) + v[:, None] * (c - a)
+
+
+def outer_points(
+    points: np.ndarray, vertices: np.ndarray, triangles: np.ndarray, views: int = 26
+) -> np.ndarray:
+    """The points that some camera around the mesh can see (its outer surface: not the
+    eyeballs behind the lids, the teeth or the inside of the mouth)."""
+    sampler = CameraSampler.around(np.asarray(vertices))
+    angles = [(az, el) for el in (-30.0, 0.0, 30.0) for az in range(0, 360, 45)]
+    angles += [(0.0, 85.0), (0.0, -85.0)]
+    seen = torch.zeros(len(points), dtype=torch.bool)
+    query = torch.from_numpy(np.asarray(points, np.float32))
+    mesh_vertices = torch.from_numpy(np.asarray(vertices, np.float32))
+    mesh_triangles = torch.from_numpy(np.asarray(triangles)).long()
+    tolerance = 0.002 * float(np.linalg.norm(np.ptp(vertices, axis=0)))
+    for azimuth, elevation in angles[:views]:
+        camera = sampler.view(azimuth, elevation, 30.0, 1.05).camera
+        seen |= visible_points(camera, query, mesh_vertices, mesh_triangles, 256, tolerance)
+    return np.asarray(points)[seen.numpy()]
+
+
+def surface_distances(points: np.ndarray, vertices: np.ndarray, triangles: np.ndarray):
+    """Distance of each point to the closest point of the surface."""
+    hits = TriangleSurface(np.asarray(vertices, np.float64), np.asarray(triangles)).closest(points)
+    return np.linalg.norm(hits.points - points, axis=1)
+
+
+def measure_reconstruction(
+    result: TexturedMesh,
+    target: TexturedMesh,
+    regions: dict[str, np.ndarray] | None = None,
+    tolerance: float = 0.02,
+    samples: int = 20000,
+    views: int = 8,
+    size: int = 128,
+    seed: int = 0,
+) -> ReconstructionReport:
+    """Compare ``result`` with ``target``; ``regions`` name target points (N, 3) whose
+    coverage is reported (within ``tolerance`` × diagonal of the result's surface)."""
+    rng = np.random.default_rng(seed)
+    diagonal = float(np.linalg.norm(target.vertices.max(0) - target.vertices.min(0)))
+    on_result = sample_surface(result.vertices, result.triangles, samples, rng)
+    on_target = sample_surface(target.vertices, target.triangles, samples, rng)
+    on_target = outer_points(on_target, target.vertices, target.triangles)
+    forward = surface_distances(on_result, target.vertices, target.triangles).mean() / diagonal
+    backward = surface_distances(on_target, result.vertices, result.triangles).mean() / diagonal
+    coverage = {}
+    for name, points in (regions or {}).items():
+        distance = surface_distances(points, result.vertices, result.triangles) / diagonal
+        coverage[name] = float((distance <= tolerance).mean())
+    view_psnr = novel_view_psnr(result, target, views, size)
+    return ReconstructionReport(
+        chamfer=float((forward + backward) / 2.0),
+        result_to_target=float(forward),
+        target_to_result=float(backward),
+        coverage=coverage,
+        psnr=float(np.mean(view_psnr)),
+        view_psnr=view_psnr,
+        diagonal=diagonal,
+    )
+
+
+def novel_view_psnr(
+    result: TexturedMesh, target: TexturedMesh, views: int = 8, size: int = 128
+) -> list[float]:
+    """PSNR (dB) per view of albedo renders on a ring offset from the usual azimuths
+    (22.5° + k·360°/views, elevation 20°), both over white."""
+    sampler = CameraSampler.around(target.vertices)
+    cameras = [
+        sampler.view(22.5 + 360.0 * k / views, 20.0, 30.0, 1.05).camera for k in range(views)
+    ]
+    background = torch.ones(3)
+    images = []
+    for mesh in (result, target):
+        albedo = albedo_from_texture(
+            torch.from_numpy(np.asarray(mesh.uv, np.float32)),
+            torch.from_numpy(mesh.base_color).float() / 255.0,
+        )
+        with torch.no_grad():
+            render = render_mesh(
+                torch.from_numpy(np.asarray(mesh.vertices, np.float32)),
+                torch.from_numpy(np.asarray(mesh.triangles)).long(),
+                cameras, size, albedo, background,
+            )  # fmt: skip
+        images.append(render.rgb)
+    error = ((images[0] - images[1]) ** 2).mean(dim=(1, 2, 3)).clamp(min=1e-10)
+    return [float(v) for v in (-10.0 * torch.log10(error))]

@@ -1,0 +1,215 @@
+"""DMTet (Shen et al. 2021): the fine stage's surface, a learnable SDF on a tet grid.
+
+The fine stage renders a *mesh* (rasterised at high resolution, cheap per pixel)
+instead of volume-rendering the coarse field. The mesh is the zero level set of
+an SDF stored at the vertices of a tetrahedral grid, each vertex also allowed to
+slide by up to a fraction of a cell; marching tetrahedra turns both into triangles
+whose positions are differentiable w.r.t. every SDF value and offset, so score
+distillation on the renders sculpts the surface directly.
+
+Convention: **negative SDF is inside**. Faces are wound so their normals point from
+negative to positive SDF (outward; a closed result has positive signed volume).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from headsculpt.bounds import Box
+from headsculpt.geometry.density_field import DensityField
+
+# The six edges of a tet as pairs of its local corners; triangles name these edges.
+TET_EDGES = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
+
+
+LOG_DENSITY_SPAN = 5.0  # a density e^5 times the threshold (or below) saturates the SDF
+
+
+@dataclass(frozen=True)
+class DMTetConfig:
+    """Grid resolution (cubes per axis), its box, and how far vertices may slide.
+
+    ``deformation_scale`` is the largest offset in cells (tanh-limited). At 0.5 two
+    neighbours moving toward each other can fold a tet; the SDF then simply folds too.
+    """
+
+    resolution: int = 64
+    box: Box = Box()
+    deformation_scale: float = 0.5
+
+
+def tet_grid(resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A cube grid over [−0.5, 0.5]³ with every cube split into 6 tets.
+
+    Returns vertices ((resolution + 1)³, 3) float32 and tets (6 resolution³, 4) long,
+    all positively oriented. Every cube uses the same Kuhn (Freudenthal) split along
+    its (0,0,0)–(1,1,1) diagonal: one tet per order in which the path steps along x,
+    y and z. Translated copies of that split agree on shared cube faces, so the tets
+    form a conforming mesh (each interior triangle belongs to exactly two tets).
+    """
+    if resolution < 1:
+        raise ValueError(f"resolution must be at least 1, got {resolution}")
+    side = resolution + 1
+    axis = torch.linspace(-0.5, 0.5, side)
+    vertices = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), -1).reshape(-1, 3)
+    cube = torch.arange(resolution)
+    i, j, k = (c.reshape(-1) for c in torch.meshgrid(cube, cube, cube, indexing="ij"))
+    tets = []
+    for order in itertools.permutations(range(3)):
+        step = [0, 0, 0]
+        path = [(i * side + j) * side + k]
+        for axis_id in order:
+            step[axis_id] += 1
+            path.append(((i + step[0]) * side + (j + step[1])) * side + (k + step[2]))
+        if _is_odd(order):  # an odd order mirrors the tet: swap two corners to undo it
+            path[2], path[3] = path[3], path[2]
+        tets.append(torch.stack(path, 1))
+    return vertices, torch.cat(tets, 0)
+
+
+def _is_odd(order: tuple[int, ...]) -> bool:
+    inversions = sum(a > b for a, b in itertools.combinations(order, 2))
+    return inversions % 2 == 1
+
+
+def _triangle_table() -> tuple[torch.Tensor, torch.Tensor]:
+    """Per inside-pattern (bit c set: corner c inside) up to two triangles of TET_EDGES ids.
+
+    Built, not typed in: each triangle is oriented on a reference tet of positive
+    volume so its normal points from the inside corners to the outside ones. The
+    orientation of a triangle across a tet is an affine invariant of positively
+    oriented tets, so the table holds for every tet of :func:`tet_grid`.
+    """
+    corners = torch.tensor([[0.0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=torch.float64)
+    table = torch.full((16, 2, 3), -1, dtype=torch.long)
+    counts = torch.zeros(16, dtype=torch.long)
+    for case in range(16):
+        inside = [c for c in range(4) if case >> c & 1]
+        outside = [c for c in range(4) if not case >> c & 1]
+        if len(inside) in (0, 4):
+            continue
+
+        def edge(a: int, b: int) -> int:
+            return TET_EDGES.index((min(a, b), max(a, b)))
+
+        if len(inside) == 2:  # a quad: the cycle p-r, p-s, q-s, q-r split along (p-r, q-s)
+            (p, q), (r, s) = inside, outside
+            triangles = [[edge(p, r), edge(p, s), edge(q, s)], [edge(p, r), edge(q, s), edge(q, r)]]
+        else:
+            lone = inside[0] if len(inside) == 1 else outside[0]
+            triangles = [[edge(lone, other) for other in range(4) if other != lone]]
+        direction = corners[outside].mean(0) - corners[inside].mean(0)
+        for slot, triangle in enumerate(triangles):
+            points = torch.stack([corners[list(TET_EDGES[e])].mean(0) for e in triangle])
+            normal = torch.linalg.cross(points[1] - points[0], points[2] - points[0])
+            if torch.dot(normal, direction) < 0:
+                triangle = [triangle[0], triangle[2], triangle[1]]
+            table[case, slot] = torch.tensor(triangle)
+        counts[case] = len(triangles)
+    return table, counts
+
+
+_TABLE, _TABLE_COUNTS = _triangle_table()
+
+
+def marching_tetrahedra(
+    positions: torch.Tensor, tets: torch.Tensor, sdf: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The zero level set of per-vertex ``sdf`` (V,) on tets (T, 4) over ``positions`` (V, 3).
+
+    Returns vertices (M, 3), differentiable w.r.t. ``positions`` and ``sdf`` (one vertex
+    per crossed grid edge, shared by every tet around it, so the mesh is watertight
+    wherever the surface stays inside the grid) and faces (F, 3) long, wound outward.
+    """
+    inside = sdf < 0
+    corner_inside = inside[tets]  # (T, 4)
+    inside_count = corner_inside.sum(1)
+    crossed = (inside_count > 0) & (inside_count < 4)
+    tets, corner_inside = tets[crossed], corner_inside[crossed]
+    if len(tets) == 0:
+        return positions.new_zeros(0, 3), torch.zeros(0, 3, dtype=torch.long, device=tets.device)
+    edge_corners = torch.tensor(TET_EDGES, device=tets.device)
+    ends = tets[:, edge_corners].sort(-1).values  # (T, 6, 2) global ids, low first
+    keys = ends[..., 0] * len(positions) + ends[..., 1]
+    unique_keys, edge_ids = torch.unique(keys.reshape(-1), return_inverse=True)
+    low, high = unique_keys // len(positions), unique_keys % len(positions)
+    is_crossing = inside[low] != inside[high]
+    vertex_of_edge = torch.cumsum(is_crossing.long(), 0) - 1  # only read where crossing
+    low, high = low[is_crossing], high[is_crossing]
+    sdf_low, sdf_high = sdf[low], sdf[high]
+    weight = (sdf_low / (sdf_low - sdf_high))[:, None]  # signs differ: never 0 / 0
+    vertices = positions[low] + weight * (positions[high] - positions[low])
+    tet_vertex = vertex_of_edge[edge_ids].reshape(-1, 6)  # (T, 6) output vertex per edge
+    powers = torch.tensor([1, 2, 4, 8], device=tets.device)
+    case = (corner_inside.long() * powers).sum(1)
+    table, counts = _TABLE.to(tets.device)[case], _TABLE_COUNTS.to(tets.device)[case]
+    first = torch.gather(tet_vertex, 1, table[:, 0])
+    second = torch.gather(tet_vertex, 1, table[:, 1].clamp_min(0))[counts == 2]
+    return vertices, torch.cat([first, second], 0)
+
+
+class DMTet(nn.Module):
+    """Learnable SDF and per-vertex offsets on a :func:`tet_grid` filling ``config.box``."""
+
+    def __init__(self, config: DMTetConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or DMTetConfig()
+        unit, tets = tet_grid(self.config.resolution)
+        self.register_buffer("grid_vertices", self.config.box.from_unit(unit + 0.5))
+        self.register_buffer("tets", tets)
+        self.sdf = nn.Parameter(torch.zeros(len(unit)))
+        self.deformation = nn.Parameter(torch.zeros(len(unit), 3))
+
+    @property
+    def cell_size(self) -> torch.Tensor:
+        """(3,) one cube's side per axis, world units."""
+        return self.config.box.size(self.grid_vertices) / self.config.resolution
+
+    def vertex_positions(self) -> torch.Tensor:
+        """(V, 3) grid vertices moved by their tanh-limited offsets."""
+        limit = self.config.deformation_scale * self.cell_size
+        return self.grid_vertices + torch.tanh(self.deformation) * limit
+
+    def extract_mesh(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Vertices (M, 3) and outward faces (F, 3) of the SDF's zero level set."""
+        return marching_tetrahedra(self.vertex_positions(), self.tets, self.sdf)
+
+    @classmethod
+    def create_from(
+        cls,
+        field: DensityField,
+        config: DMTetConfig | None = None,
+        threshold: float | None = None,
+        chunk: int = 65536,
+    ) -> DMTet:
+        """The fine stage's start: the coarse field's density isosurface (threestudio).
+
+        ``sdf = −log(density / threshold) / LOG_DENSITY_SPAN`` clamped to [−1, 1] at the
+        grid vertices; ``threshold`` defaults to the mean of the positive densities there.
+        The zero level set is threestudio's (density = threshold), but the crossings are
+        interpolated in log density: a trained density is an exponential across the
+        surface, and interpolating it linearly snaps every crossing to a grid vertex (a
+        staircase surface the fine stage then has to undo). ``config`` defaults to the
+        field's box at the default resolution.
+        """
+        device = next(field.parameters()).device
+        dmtet = cls(config or DMTetConfig(box=field.config.box)).to(device)
+        positions = dmtet.grid_vertices
+        with torch.no_grad():
+            density = torch.cat(
+                [field(positions[s : s + chunk])[0] for s in range(0, len(positions), chunk)]
+            )
+            if threshold is None:
+                positive = density[density > 0]
+                if len(positive) == 0:
+                    raise ValueError("the field has no density in its box: nothing to extract")
+                threshold = float(positive.mean())
+            if threshold <= 0:
+                raise ValueError(f"threshold must be positive, got {threshold}")
+            ratio = density.clamp(min=threshold * 1e-12) / threshold
+            dmtet.sdf.copy_((-torch.log(ratio) / LOG_DENSITY_SPAN).clamp(-1.0, 1.0))
+        return dmtet

@@ -1,0 +1,593 @@
+"""The sculpt job: text → prior head → coarse NeRF → DMTet → baked texture → rigged GLB.
+
+HeadSculpt's coarse-to-fine method, read top to bottom in :meth:`SculptPipeline.sculpt`:
+
+1. **prior**: the description's descriptive code shapes the Anny head (the parametric
+   pipeline); its signed distance initialises the coarse density, so the field agrees
+   with the text at step 0, and its landmarks are drawn for the ControlNet;
+2. **coarse**: a hash-grid density + albedo field rendered by volume rendering at low
+   resolution, trained by the guidance (score distillation) with DreamFusion's shading
+   augmentation, orientation and sparsity losses;
+3. **fine**: a DMTet grid created from the coarse density and a texture field copied
+   from its colours, rendered by the rasterizer, trained with Laplacian and
+   normal-consistency regularisers;
+4. **export**: xatlas unwrap, texture bake with seam padding, the rig and 52 face units
+   moved on by "Rig any head" (the mesh is already in the prior's frame), GLB, sidecar.
+
+The guidance is either Stable Diffusion with the landmark ControlNet and the back-view
+token (``sd``) or the reference teacher (``reference``): a target mesh rendered at the
+same cameras with the same shading, which turns the whole pipeline into a
+reconstruction with a known answer (the tests' and benchmarks' proof).
+
+Every stage checkpoints into the job's scratch folder; a job started again (after a
+crash or a restart) resumes from its last checkpoint with the same random streams.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from headsculpt import __version__
+from headsculpt.bounds import Box
+from headsculpt.eval.reconstruction import measure_reconstruction
+from headsculpt.export.glb import PartMaterial
+from headsculpt.export.glb_reader import read_head_glb
+from headsculpt.export.mesh_reader import InputMesh, InputPart
+from headsculpt.export.surface_query import TriangleSurface
+from headsculpt.export.texture_bake import UnwrappedMesh, bake_texture, unwrap
+from headsculpt.files import png_bytes
+from headsculpt.geometry.density_field import DensityField, DensityFieldConfig
+from headsculpt.geometry.dmtet import DMTet, DMTetConfig
+from headsculpt.geometry.hash_grid import HashGridConfig
+from headsculpt.geometry.prior_sdf import GridSDF
+from headsculpt.geometry.regularisers import (
+    laplacian_smoothness,
+    normal_consistency,
+    sparsity_loss,
+)
+from headsculpt.geometry.texture_field import TextureField
+from headsculpt.guidance.score_distillation import GuidanceBatch, TimestepSchedule
+from headsculpt.guidance.sources import MissingWeightsError
+from headsculpt.limits import RequestError
+from headsculpt.pipelines.contract import OUTPUT_STEM, JobOutputs, default_seed, variant_seed
+from headsculpt.pipelines.parametric import ParametricPipeline
+from headsculpt.pipelines.rig import RigOptions, RigPipeline
+from headsculpt.pipelines.sculpt_presets import SCULPT_PRESETS, SculptPreset
+from headsculpt.prior.head_model import vertex_normals
+from headsculpt.progress import ProgressCallback, no_progress, scaled_progress
+from headsculpt.render.antialias import EdgeAdjacency
+from headsculpt.render.camera_sampler import CameraSampler, CameraSamplerConfig, SampledView
+from headsculpt.render.landmark_condition import landmark_condition_image
+from headsculpt.render.mesh_render import (
+    albedo_from_points,
+    albedo_from_texture,
+    render_mesh,
+)
+from headsculpt.render.occupancy import OccupancyGrid
+from headsculpt.render.preview import TexturedMesh, render_preview
+from headsculpt.render.volume import VolumeRenderConfig, random_shading, render_volume
+
+GUIDANCES = ("sd", "reference")
+REQUIRED_SLOTS = ("base_model", "landmark_controlnet")  # back_view_embedding is optional
+_BOX_PADDING = 0.15  # the field's box around the prior head, as a share of its largest side
+_SDF_RESOLUTION = 64
+_LANDMARK_SIZE = 512  # the ControlNet's drawings; resized to the latents' 8× by the guidance
+_TARGET_BACKGROUND = (1.0, 1.0, 1.0)  # the reference teacher's renders and the student's
+_PRIOR_TRANSITION = 0.01  # the prior's density falls from full to none over 1 % of the box
+_PRIOR_STRENGTH = 10.0  # density e^10 inside the prior, e^-10 far outside (threestudio's blob)
+SURFACE_DENSITY = 25.0  # the coarse field's surface, in the unit frame (threestudio)
+_EMPTY_ALPHA = 0.01
+
+
+@dataclass
+class SculptRequest:
+    """What a sculpt job reads (the HTTP body or the CLI options)."""
+
+    prompt: str
+    negative_prompt: str = ""
+    seed: int | None = None
+    quality: str = "standard"
+    variants: int = 1
+    texture_size: int = 2048
+    models: dict[str, str] = field(default_factory=dict)
+    guidance: str = "sd"
+    reference: str | None = None  # a target GLB for the reference teacher
+    preview: bool = True
+
+
+@dataclass
+class Teacher:
+    """The guidance and what it needs to see about each batch of views."""
+
+    guidance: Callable[..., Any]
+    conditions: Callable[[list[SampledView], str, torch.Tensor, int], GuidanceBatch]
+    describe: dict[str, Any] = field(default_factory=dict)
+    target: TexturedMesh | None = None  # the reference teacher's answer (prior frame)
+
+
+@dataclass
+class Prior:
+    """The head the text describes, as the sculpt's starting point.
+
+    The optimisation runs in a *unit frame*: the prior frame moved and scaled so the
+    head's largest side is 1 and its box is centred at the origin. Densities,
+    thresholds and learning rates then mean the same for any head size (threestudio's
+    settings are for scenes of this size); :meth:`to_prior_frame` maps results back.
+    """
+
+    mesh: TexturedMesh  # unit frame
+    landmarks: np.ndarray  # (478, 3) on it, unit frame
+    box: Box
+    sampler: CameraSampler
+    code: dict[str, Any]
+    centre: np.ndarray  # (3,) the head's box centre, prior frame (metres)
+    size: float  # its largest side (metres)
+
+    def to_unit_frame(self, points: np.ndarray) -> np.ndarray:
+        return (np.asarray(points, np.float64) - self.centre) / self.size
+
+    def to_prior_frame(self, points: np.ndarray) -> np.ndarray:
+        return np.asarray(points, np.float64) * self.size + self.centre
+
+
+class SculptPipeline:
+    """Compose the prior, the coarse field, DMTet, the bake and the rig transfer."""
+
+    PRESETS = SCULPT_PRESETS
+    Request = SculptRequest
+
+    def __init__(self, parametric: ParametricPipeline, rig: RigPipeline) -> None:
+        self.parametric = parametric
+        self.rig = rig
+
+    @classmethod
+    def from_defaults(cls) -> SculptPipeline:
+        parametric = ParametricPipeline.from_defaults()
+        return cls(parametric, RigPipeline(parametric.head, parametric.landmarks))
+
+    # --- the job ----------------------------------------------------------------
+    def run(self, request: SculptRequest, outputs: JobOutputs, progress: ProgressCallback) -> None:
+        """A job: each variant's GLB, sidecar and preview; checkpoints in the scratch folder."""
+        if request.guidance not in GUIDANCES:
+            raise ValueError(f"guidance must be one of {GUIDANCES}, got {request.guidance!r}")
+        if request.quality not in SCULPT_PRESETS:
+            raise ValueError(f"quality must be one of {', '.join(SCULPT_PRESETS)}")
+        if request.guidance == "sd":
+            for slot in REQUIRED_SLOTS:  # before minutes of work, not after
+                if not request.models.get(slot):
+                    raise MissingWeightsError(slot, "not set")
+        elif request.reference is None:  # the server's way: the target is the parent's GLB
+            request = replace(request, reference=str(_parent_glb(outputs)))
+        seed = default_seed(request.prompt) if request.seed is None else request.seed
+        preset = SCULPT_PRESETS[request.quality]
+        for k in range(request.variants):
+            stem = OUTPUT_STEM if request.variants == 1 else f"{OUTPUT_STEM}_{k + 1}"
+            share = scaled_progress(progress, k / request.variants, (k + 1) / request.variants)
+            scratch = Path(outputs.scratch) / stem
+            scratch.mkdir(parents=True, exist_ok=True)
+            result = self.sculpt(
+                request, preset, variant_seed(seed, k), scratch, share, outputs.set_code
+            )
+            outputs.write(f"{stem}.glb", result["glb"])
+            outputs.write(f"{stem}.json", json.dumps(result["sidecar"], indent=2).encode())
+            if request.preview:
+                outputs.write(f"{stem}.png", png_bytes(render_preview(result["mesh"], 512)))
+        progress("done", 1.0)
+
+    def sculpt(
+        self,
+        request: SculptRequest,
+        preset: SculptPreset,
+        seed: int,
+        scratch: Path,
+        progress: ProgressCallback = no_progress,
+        set_code: Callable[[dict], None] | None = None,
+    ) -> dict[str, Any]:
+        """One head: returns the GLB bytes, the sidecar and the textured mesh."""
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        total = preset.total_steps + 2  # + the prior and the export
+
+        # 1. Prior: the head the text describes.
+        progress("prior", 0.0)
+        prior = self.prior(request.prompt, seed)
+        if set_code is not None:
+            set_code(prior.code)
+        teacher = self.teacher(request, preset, prior)
+        timings["prior"] = time.perf_counter() - started
+
+        # 2. Coarse: the density field, from the prior's shape.
+        coarse_progress = scaled_progress(progress, 1 / total, (1 + preset.coarse_steps) / total)
+        density, coarse_losses, coarse_start = self.coarse(
+            prior, teacher, preset, generator, scratch, coarse_progress
+        )
+        timings["coarse"] = time.perf_counter() - started - sum(timings.values())
+
+        # 3. Fine: DMTet and the texture field, from the coarse field.
+        fine_progress = scaled_progress(
+            progress, (1 + preset.coarse_steps) / total, (1 + preset.total_steps) / total
+        )
+        dmtet, texture, fine_losses, fine_start = self.fine(
+            density, prior, teacher, preset, generator, scratch, fine_progress
+        )
+        timings["fine"] = time.perf_counter() - started - sum(timings.values())
+
+        # 4. Export: unwrap, bake, rig.
+        progress("export", (1 + preset.total_steps) / total)
+        texture_size = preset.texture_size or request.texture_size
+        mesh, unwrapped, base_colour = self.bake(dmtet, texture, texture_size, prior)
+        reconstruction = None
+        if teacher.target is not None:  # a reconstruction: say how close it came
+            reconstruction = measure_reconstruction(mesh, teacher.target).to_dict()
+        # The prior's landmarks moved onto the sculpted surface: the rig's anchors.
+        surface = TriangleSurface(unwrapped.vertices, unwrapped.triangles)
+        landmarks = surface.closest(prior.to_prior_frame(prior.landmarks)).points
+        rigged = self.rig(
+            InputMesh([_textured_part(unwrapped, base_colour)]),
+            RigOptions(already_in_prior_frame=True, landmarks=landmarks, find_landmarks=False),
+            scaled_progress(progress, (1 + preset.total_steps) / total, 1.0),
+        )  # fmt: skip
+        timings["export"] = time.perf_counter() - started - sum(timings.values())
+        sidecar = {
+            "generator": f"headsculpt {__version__}",
+            "mode": "sculpt",
+            "prompt": request.prompt,
+            "negative_prompt": request.negative_prompt,
+            "seed": seed,
+            "quality": request.quality,
+            "preset": asdict(preset),
+            "guidance": teacher.describe,
+            "texture_size": texture_size,
+            "descriptive_code": prior.code,
+            "seconds": {k: round(v, 2) for k, v in timings.items()},
+            "losses": {"coarse": coarse_losses, "fine": fine_losses},
+            # The step each stage started at in this run: > 0 when it resumed a checkpoint.
+            "resumed_from": {"coarse": coarse_start, "fine": fine_start},
+            "mesh": {"vertices": len(unwrapped.vertices), "triangles": len(unwrapped.triangles)},
+            "rig": {k: rigged.report[k] for k in ("check",) if k in rigged.report},
+        }
+        if reconstruction is not None:
+            sidecar["reconstruction"] = reconstruction
+        return {"glb": rigged.glb, "sidecar": sidecar, "mesh": mesh}
+
+    # --- 1. prior -----------------------------------------------------------------
+    def prior(self, prompt: str, seed: int) -> Prior:
+        """The parametric head for the text, its landmarks, a box and cameras around it."""
+        code = self.parametric.parse(prompt)
+        head = self.parametric.from_code(code, prompt, seed)
+        low, high = head.mesh.vertices.min(0), head.mesh.vertices.max(0)
+        centre, size = (low + high) / 2.0, float((high - low).max())
+        vertices = (head.mesh.vertices - centre) / size
+        landmarks = np.asarray(self.parametric.landmarks.positions(head.mesh.vertices)) - centre
+        mesh = replace(head.mesh, vertices=vertices)
+        half = 0.5 * (1.0 + 2.0 * _BOX_PADDING)
+        box = Box((0.0, 0.0, 0.0), (half, half, half))
+        sampler = CameraSampler.around(vertices, CameraSamplerConfig(framing_range=(1.0, 1.2)))
+        return Prior(mesh, landmarks / size, box, sampler, code.to_json(), centre, size)
+
+    # --- the guidance ---------------------------------------------------------------
+    def teacher(self, request: SculptRequest, preset: SculptPreset, prior: Prior) -> Teacher:
+        """Stable Diffusion with the landmark ControlNet, or the reference teacher."""
+        if request.guidance == "reference":
+            return _reference_teacher(request.reference, prior)
+        return _stable_diffusion_teacher(request, preset, prior, self.parametric)
+
+    # --- 2. coarse ------------------------------------------------------------------
+    def coarse(
+        self,
+        prior: Prior,
+        teacher: Teacher,
+        preset: SculptPreset,
+        generator: torch.Generator,
+        scratch: Path,
+        progress: ProgressCallback,
+    ) -> tuple[DensityField, list[float], int]:
+        """Score distillation on the volume-rendered density field."""
+        sdf = GridSDF.from_mesh(prior.mesh.vertices, prior.mesh.triangles, prior.box,
+                                _SDF_RESOLUTION)  # fmt: skip
+        encoding = HashGridConfig(levels=preset.hash_levels,
+                                  log2_table_size=preset.hash_log2_table)  # fmt: skip
+        size = 2.0 * max(prior.box.half_extent)
+        field = DensityField(
+            DensityFieldConfig(box=prior.box, encoding=encoding, prior_strength=_PRIOR_STRENGTH,
+                               prior_sharpness=1.0 / (_PRIOR_TRANSITION * size)),
+            prior=sdf,
+        )  # fmt: skip
+        occupancy = OccupancyGrid(prior.box, preset.occupancy_resolution)
+        # A cell is empty when a sample there would be nearly transparent (alpha < 1 %).
+        spacing = size * 3**0.5 / preset.samples_per_ray
+        occupied_density = _EMPTY_ALPHA / spacing
+        optimizer = torch.optim.Adam(field.parameters(), lr=preset.coarse_lr, eps=1e-15)
+        render_config = VolumeRenderConfig(
+            box=prior.box, samples_per_ray=preset.samples_per_ray,
+            background=_TARGET_BACKGROUND,
+        )  # fmt: skip
+        checkpoint = Checkpoint(scratch / "coarse.pt", generator,
+                                field=field, optimizer=optimizer, occupancy=occupancy)  # fmt: skip
+        losses, start = checkpoint.restore()
+
+        def density_only(points: torch.Tensor) -> torch.Tensor:
+            return field(points)[0]
+
+        for step in range(start, preset.coarse_steps):
+            progress("coarse", step / preset.coarse_steps)
+            if step % preset.occupancy_every == 0:
+                with torch.no_grad():
+                    occupancy.update(density_only, step, threshold=occupied_density,
+                                     generator=generator)  # fmt: skip
+            views = prior.sampler.sample(preset.coarse_views, generator)
+            shading = random_shading(step, generator, preset.albedo_only_steps)
+            light = _light_directions(views, prior)
+            lit = shading != "albedo"  # normals (a second backward) only when they are used
+            render = render_volume(
+                field, [v.camera for v in views], preset.coarse_size, preset.coarse_size,
+                render_config, occupancy, shading,
+                normals_fn=(lambda p: field.density_normals(p, create_graph=True)) if lit else None,
+                light_dirs=light, generator=generator,
+            )  # fmt: skip
+            batch = teacher.conditions(views, shading, light, preset.coarse_size)
+            guided = teacher.guidance(render.rgb, batch, step=step, generator=generator)
+            loss = guided.loss + preset.sparsity_weight * sparsity_loss(render.opacity)
+            if lit:
+                loss = loss + preset.orientation_weight * render.orientation_loss()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(round(float(guided.loss.detach()), 6))
+            done = step + 1
+            if done % preset.preview_every == 0:  # what the views look like now
+                progress("coarse", done / preset.coarse_steps, _step_image(render.rgb))
+            if done % preset.checkpoint_every == 0 or done == preset.coarse_steps:
+                checkpoint.save(losses, done)
+        progress("coarse", 1.0)
+        return field, _summary(losses), start
+
+    # --- 3. fine --------------------------------------------------------------------
+    def fine(
+        self,
+        density: DensityField,
+        prior: Prior,
+        teacher: Teacher,
+        preset: SculptPreset,
+        generator: torch.Generator,
+        scratch: Path,
+        progress: ProgressCallback,
+    ) -> tuple[DMTet, TextureField, list[float], int]:
+        """Score distillation on the rasterized DMTet surface and its texture field."""
+        dmtet = DMTet.create_from(
+            density, DMTetConfig(preset.tet_resolution, prior.box), threshold=SURFACE_DENSITY
+        )
+        texture = TextureField.create_from(density)
+        optimizer = torch.optim.Adam([
+            {"params": dmtet.parameters(), "lr": preset.fine_lr},
+            {"params": texture.parameters(), "lr": preset.texture_lr},
+        ])  # fmt: skip
+        checkpoint = Checkpoint(scratch / "fine.pt", generator,
+                                dmtet=dmtet, texture=texture, optimizer=optimizer)  # fmt: skip
+        losses, start = checkpoint.restore()
+        background = torch.tensor(_TARGET_BACKGROUND)
+        for step in range(start, preset.fine_steps):
+            progress("fine", step / preset.fine_steps)
+            vertices, triangles = dmtet.extract_mesh()
+            if len(triangles) == 0:
+                raise RuntimeError("the fine stage lost the surface (no triangles left)")
+            views = prior.sampler.sample(preset.fine_views, generator)
+            shading = random_shading(step + preset.coarse_steps, generator,
+                                     preset.albedo_only_steps)  # fmt: skip
+            light = _light_directions(views, prior)
+            render = render_mesh(
+                vertices, triangles, [v.camera for v in views], preset.fine_size,
+                albedo_from_points(texture, vertices), background, shading, light,
+                adjacency=EdgeAdjacency.from_triangles(triangles),
+            )  # fmt: skip
+            batch = teacher.conditions(views, shading, light, preset.fine_size)
+            guided = teacher.guidance(render.rgb, batch, step=step, generator=generator)
+            loss = (
+                guided.loss
+                + preset.laplacian_weight * laplacian_smoothness(vertices, triangles)
+                + preset.normal_weight * normal_consistency(vertices, triangles)
+            )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(round(float(guided.loss.detach()), 6))
+            done = step + 1
+            if done % preset.preview_every == 0:
+                progress("fine", done / preset.fine_steps, _step_image(render.rgb))
+            if done % preset.checkpoint_every == 0 or done == preset.fine_steps:
+                checkpoint.save(losses, done)
+        progress("fine", 1.0)
+        return dmtet, texture, _summary(losses), start
+
+    # --- 4. export ------------------------------------------------------------------
+    def bake(
+        self, dmtet: DMTet, texture: TextureField, size: int, prior: Prior
+    ) -> tuple[TexturedMesh, UnwrappedMesh, np.ndarray]:
+        """The surface unwrapped, its texture field baked into a ``size``² base colour;
+        returned in the prior's frame (metres)."""
+        with torch.no_grad():
+            vertices, triangles = dmtet.extract_mesh()
+        vertices, triangles = largest_component(vertices.numpy(), triangles.numpy())
+        unwrapped = unwrap(vertices, triangles, resolution=size)
+        base_colour = bake_texture(unwrapped, texture, size)
+        unwrapped.vertices = prior.to_prior_frame(unwrapped.vertices)
+        normals = vertex_normals(unwrapped.vertices, unwrapped.triangles)
+        roughness = np.full(base_colour.shape[:2], 178, dtype=np.uint8)
+        mesh = TexturedMesh(unwrapped.vertices, normals, unwrapped.uv, unwrapped.triangles,
+                            base_colour, roughness)  # fmt: skip
+        return mesh, unwrapped, base_colour
+
+
+class Checkpoint:
+    """A stage's whole state in one file — its modules and optimiser (``parts``: anything
+    with a state_dict), the random generator, the loss curve and the step — replaced
+    atomically, so a crash leaves the previous checkpoint or the new one, never half."""
+
+    def __init__(self, path: Path, generator: torch.Generator, **parts: Any) -> None:
+        self.path = Path(path)
+        self.generator = generator
+        self.parts = parts
+
+    def restore(self) -> tuple[list[float], int]:
+        """Load the last checkpoint into the parts: (losses so far, the step to go on from);
+        ([], 0) when there is none."""
+        if not self.path.exists():
+            return [], 0
+        state = torch.load(self.path, weights_only=False)
+        for name, part in self.parts.items():
+            part.load_state_dict(state[name])
+        self.generator.set_state(state["generator"])
+        return state["losses"], state["step"]
+
+    def save(self, losses: list[float], step: int) -> None:
+        state = {name: part.state_dict() for name, part in self.parts.items()}
+        state.update(generator=self.generator.get_state(), losses=losses, step=step)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".partial")
+        torch.save(state, partial)
+        with open(partial, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(partial, self.path)
+
+
+# --- teachers -------------------------------------------------------------------------
+def _reference_teacher(reference: str | None, prior: Prior) -> Teacher:
+    from headsculpt.guidance.reference import ReferenceGuidance
+    from headsculpt.guidance.score_distillation import DistillationConfig
+
+    if not reference:
+        raise ValueError("reference: the reference teacher needs a target GLB (--reference)")
+    target = read_head_glb(reference).mesh
+    vertices = torch.from_numpy(prior.to_unit_frame(target.vertices)).float()
+    triangles = torch.from_numpy(target.triangles).long()
+    albedo = albedo_from_texture(
+        torch.from_numpy(target.uv).float(), torch.from_numpy(target.base_color).float() / 255.0
+    )
+    adjacency = EdgeAdjacency.from_triangles(triangles)
+    background = torch.tensor(_TARGET_BACKGROUND)
+
+    def conditions(views, shading, light, size) -> GuidanceBatch:
+        with torch.no_grad():
+            render = render_mesh(vertices, triangles, [v.camera for v in views], size, albedo,
+                                 background, shading, light, adjacency=adjacency)  # fmt: skip
+        return GuidanceBatch([v.label for v in views], target_images=render.rgb)
+
+    config = DistillationConfig(timesteps=TimestepSchedule((0.02, 0.98)), weighting="uniform")
+    return Teacher(ReferenceGuidance(config), conditions,
+                   describe={"kind": "reference", "target": str(reference)},
+                   target=target)  # fmt: skip
+
+
+def _stable_diffusion_teacher(
+    request: SculptRequest, preset: SculptPreset, prior: Prior, parametric: ParametricPipeline
+) -> Teacher:
+    from headsculpt.guidance.models import DiffusionModels, ModelSources
+    from headsculpt.guidance.sds import SDSConfig, StableDiffusionGuidance
+
+    models = DiffusionModels.from_sources(ModelSources.from_mapping(request.models))
+    config = SDSConfig(
+        timesteps=TimestepSchedule((0.02, 0.98), (0.02, 0.50), preset.coarse_steps),
+        guidance_scale=preset.guidance_scale,
+        negative_prompt=request.negative_prompt,
+        image_size=preset.guidance_image_size,
+    )
+    guidance = StableDiffusionGuidance(models, request.prompt, config)
+    vertices = torch.from_numpy(prior.mesh.vertices).float()
+    triangles = torch.from_numpy(prior.mesh.triangles).long()
+    landmarks = torch.from_numpy(prior.landmarks).float()
+    connections = parametric.landmarks.connections
+
+    def conditions(views, shading, light, size) -> GuidanceBatch:
+        drawings = [
+            landmark_condition_image(v.camera, landmarks, vertices, triangles, connections,
+                                     _LANDMARK_SIZE, back_view=v.label == "back")
+            for v in views
+        ]  # fmt: skip
+        images = torch.from_numpy(np.stack(drawings)).permute(0, 3, 1, 2).float() / 255.0
+        return GuidanceBatch([v.label for v in views], landmark_images=images)
+
+    describe = {
+        "kind": "sd",
+        "models": dict(request.models),
+        "guidance_scale": config.guidance_scale,
+    }
+    return Teacher(guidance, conditions, describe=describe)
+
+
+# --- helpers --------------------------------------------------------------------------
+def _parent_glb(outputs: JobOutputs) -> Path:
+    """The parent job's GLB, copied into the scratch folder for the reference teacher."""
+    if outputs.parent is None:
+        raise RequestError("parent_id", "reference guidance needs a parent job with a GLB")
+    names = [n for n in outputs.parent.names() if n.lower().endswith(".glb")]
+    if not names:
+        raise RequestError("parent_id", f"job {outputs.parent.id} has no GLB to rebuild")
+    name = f"{OUTPUT_STEM}.glb" if f"{OUTPUT_STEM}.glb" in names else names[0]
+    path = Path(outputs.scratch) / "reference.glb"
+    path.write_bytes(outputs.parent.read(name))
+    return path
+
+
+def _light_directions(views: list[SampledView], prior: Prior) -> torch.Tensor:
+    """A light near each camera (threestudio's "light near the eye"), the same for the
+    student's render and the teacher's."""
+    centre = torch.tensor(prior.sampler.target)
+    eyes = torch.tensor([v.camera.eye for v in views])
+    return torch.nn.functional.normalize(eyes - centre, dim=1)
+
+
+def _textured_part(mesh: UnwrappedMesh, base_colour: np.ndarray) -> InputPart:
+    return InputPart(
+        name="Head",
+        vertices=mesh.vertices,
+        triangles=mesh.triangles,
+        uv=mesh.uv,
+        material=PartMaterial(name="Head", base_color=base_colour),
+    )
+
+
+def largest_component(vertices: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The connected piece with the most triangles (floaters dropped), vertices reindexed."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    count = len(vertices)
+    rows = np.concatenate([triangles[:, 0], triangles[:, 1], triangles[:, 2]])
+    cols = np.concatenate([triangles[:, 1], triangles[:, 2], triangles[:, 0]])
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(count, count))
+    _, labels = connected_components(graph, directed=False)
+    face_labels = labels[triangles[:, 0]]
+    biggest = np.bincount(face_labels).argmax()
+    kept = triangles[face_labels == biggest]
+    used, remap = np.unique(kept, return_inverse=True)
+    return vertices[used].astype(np.float64), remap.reshape(-1, 3).astype(np.int64)
+
+
+def _step_image(rgb: torch.Tensor):
+    """The step's renders side by side, at least 256 pixels high (a PIL image)."""
+    from PIL import Image
+
+    row = torch.cat(list(rgb.detach().clamp(0, 1)), dim=2)  # views side by side
+    pixels = (row.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+    image = Image.fromarray(pixels)
+    factor = max(1, 256 // image.height)
+    return image.resize((image.width * factor, image.height * factor), Image.NEAREST)
+
+
+def _summary(losses: list[float]) -> list[float]:
+    """The loss curve in at most 50 points (the sidecar stays small)."""
+    if len(losses) <= 50:
+        return losses
+    stride = len(losses) / 50
+    return [losses[int(k * stride)] for k in range(50)] + [losses[-1]]

@@ -1,0 +1,179 @@
+"""The sculpt pipeline's every stage, fast: the SD path on tiny random models, resume from
+checkpoints, and what each teacher is shown. The reconstruction proofs (the pipeline
+rebuilding heads it cannot express) are in test_sculpt_reconstruction.py."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pygltflib
+import pytest
+import torch
+
+from conftest import khronos_errors
+from headsculpt.guidance.models import SD15_CONTROLNET_SUBFOLDER
+from headsculpt.guidance.random_models import random_controlnet, random_stable_diffusion
+from headsculpt.guidance.sources import MissingWeightsError
+from headsculpt.pipelines.sculpt import SculptPipeline, SculptRequest
+from headsculpt.pipelines.sculpt_presets import SCULPT_PRESETS
+from headsculpt.progress import Cancelled
+from test_glb import ARKIT_52
+
+# Every stage, a few steps each, at sizes a 2-core CPU runs in seconds.
+TINY = replace(
+    SCULPT_PRESETS["test"],
+    coarse_steps=4, coarse_size=32, coarse_views=2, samples_per_ray=24,
+    hash_levels=6, hash_log2_table=12,
+    fine_steps=3, fine_size=48, fine_views=2, tet_resolution=32, texture_size=256,
+    checkpoint_every=2, preview_every=2, albedo_only_steps=2, guidance_image_size=64,
+)  # fmt: skip
+PROMPT = "an old man with a long face"
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> SculptPipeline:
+    return SculptPipeline.from_defaults()
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("sculpt-models")
+    base = random_stable_diffusion("tiny", root / "sd")
+    random_controlnet(base, root / "landmarks" / SD15_CONTROLNET_SUBFOLDER, seed=1)
+    return {"base_model": str(base), "landmark_controlnet": str(root / "landmarks")}
+
+
+@pytest.fixture(scope="module")
+def reference_glb(pipeline, tmp_path_factory) -> Path:
+    """A head of another description: the reference teacher's answer."""
+    head = pipeline.parametric("a young woman with a round face", seed=5)
+    path = tmp_path_factory.mktemp("reference") / "target.glb"
+    path.write_bytes(head.glb)
+    return path
+
+
+@pytest.fixture(scope="module")
+def sd_result(pipeline, tiny_models, tmp_path_factory):
+    scratch = tmp_path_factory.mktemp("sd-scratch")
+    steps: list[tuple[str, object]] = []
+
+    def progress(stage, fraction, preview=None):
+        if preview is not None:
+            steps.append((stage, preview))
+
+    request = SculptRequest(prompt=PROMPT, seed=7, quality="test", models=tiny_models)
+    result = pipeline.sculpt(request, TINY, 7, scratch, progress)
+    glb = scratch / "head.glb"
+    glb.write_bytes(result["glb"])
+    return result, glb, steps
+
+
+def test_sd_path_runs_every_stage_and_exports_a_rigged_glb(sd_result):
+    result, glb, steps = sd_result
+    sidecar = result["sidecar"]
+    assert sidecar["guidance"]["kind"] == "sd"
+    assert len(sidecar["losses"]["coarse"]) == TINY.coarse_steps
+    assert len(sidecar["losses"]["fine"]) == TINY.fine_steps
+    assert all(np.isfinite(sidecar["losses"]["coarse"] + sidecar["losses"]["fine"]))
+    # Step previews: every 2 steps of each stage, the views of that step side by side.
+    assert [stage for stage, _ in steps] == ["coarse", "coarse", "fine"]
+    assert steps[0][1].size == (2 * 256, 256)
+    errors, messages = khronos_errors(glb)
+    assert errors == 0, messages
+    gltf = pygltflib.GLTF2.load_binary(str(glb))
+    head = max(gltf.meshes, key=lambda m: len(m.extras.get("targetNames", [])))
+    assert set(head.extras["targetNames"]) == ARKIT_52
+    assert gltf.skins and len(gltf.skins[0].joints) > 10
+    assert gltf.materials[0].pbrMetallicRoughness.baseColorTexture is not None
+
+
+def test_sd_teacher_draws_landmarks_on_front_views_and_none_on_back_views(pipeline, tiny_models):
+    request = SculptRequest(prompt=PROMPT, models=tiny_models)
+    prior = pipeline.prior(PROMPT, 0)
+    teacher = pipeline.teacher(request, TINY, prior)
+    views = [prior.sampler.view(0.0, 5.0, 35.0, 1.1), prior.sampler.view(180.0, 5.0, 35.0, 1.1)]
+    assert [v.label for v in views] == ["front", "back"]
+    batch = teacher.conditions(views, "albedo", torch.zeros(2, 3), 32)
+    front, back = batch.landmark_images
+    assert back.abs().sum() == 0
+    # The front drawing's pupils sit where the prior's pupils project (ControlNet convention).
+    assert front.sum() > 0 and batch.labels == ["front", "back"]
+
+
+def test_sd_path_names_the_missing_weights(pipeline):
+    request = SculptRequest(prompt=PROMPT, models={})
+    with pytest.raises(MissingWeightsError) as caught:
+        pipeline.teacher(request, TINY, pipeline.prior(PROMPT, 0))
+    assert caught.value.slot == "base_model"
+
+
+def _run(pipeline, reference_glb, scratch, stop_at=None):
+    """A reference run; ``stop_at`` = (stage, step) cancels as that step starts, as a job
+    cancel does. Returns the result and the (stage, overall fraction) of each step."""
+    seen = []
+
+    def progress(stage, fraction, preview=None):
+        if preview is not None:  # a step picture, not a step
+            return
+        seen.append((stage, fraction))
+        started = sum(1 for s, _ in seen if s == stage)  # steps of this stage begun so far
+        if stop_at and stage == stop_at[0] and started == stop_at[1] + 1:
+            raise Cancelled
+
+    request = SculptRequest(prompt=PROMPT, seed=3, guidance="reference",
+                            reference=str(reference_glb))  # fmt: skip
+    return pipeline.sculpt(request, TINY, 3, scratch, progress), seen
+
+
+@pytest.mark.parametrize("stop_at", [("coarse", 3), ("fine", 2)])
+def test_an_interrupted_sculpt_resumes_from_its_checkpoint_to_the_same_result(
+    pipeline, reference_glb, tmp_path, stop_at
+):
+    whole, _ = _run(pipeline, reference_glb, tmp_path / "whole")
+    with pytest.raises(Cancelled):
+        _run(pipeline, reference_glb, tmp_path / "cut", stop_at)
+    resumed, seen = _run(pipeline, reference_glb, tmp_path / "cut")
+    # It started again from the checkpoint before the cut (every 2 steps), not from 0 …
+    stage, _ = stop_at
+    before = 0 if stage == "coarse" else TINY.coarse_steps
+    total = TINY.total_steps + 2  # + the prior and the export
+    first = min(f for s, f in seen if s == stage)
+    assert first == pytest.approx((1 + before + 2) / total)
+    # … and ended exactly where the uninterrupted run did (same random streams): every
+    # step's loss, and the surface (xatlas may cut its seams differently: vertices vary).
+    assert resumed["sidecar"]["losses"] == whole["sidecar"]["losses"]
+    assert resumed["sidecar"]["mesh"]["triangles"] == whole["sidecar"]["mesh"]["triangles"]
+    again, first = resumed["sidecar"]["reconstruction"], whole["sidecar"]["reconstruction"]
+    assert again["chamfer"] == pytest.approx(first["chamfer"], abs=1e-4)
+    assert again["psnr"] == pytest.approx(first["psnr"], abs=0.1)
+
+
+def test_reference_teacher_sees_the_target_in_the_students_frame(pipeline, reference_glb):
+    request = SculptRequest(prompt=PROMPT, guidance="reference", reference=str(reference_glb))
+    prior = pipeline.prior(PROMPT, 0)
+    teacher = pipeline.teacher(request, TINY, prior)
+    views = [prior.sampler.view(0.0, 5.0, 35.0, 1.1)]
+    target = teacher.conditions(views, "albedo", torch.zeros(1, 3), 64).target_images[0]
+    covered = (target < 0.99).any(0)  # not the white background
+    rows, cols = torch.nonzero(covered, as_tuple=True)
+    # Both heads are centred in the unit frame: the target fills the middle of the view.
+    assert 20 < rows.float().mean() < 44 and 26 < cols.float().mean() < 38
+    assert 0.1 < covered.float().mean() < 0.7
+
+
+def test_sidecar_is_written_by_run(pipeline, reference_glb, tmp_path, monkeypatch):
+    from headsculpt.pipelines.folder_outputs import FolderOutputs
+
+    monkeypatch.setitem(SCULPT_PRESETS, "test", TINY)
+    outputs = FolderOutputs(tmp_path / "out" / "head.glb", tmp_path / "scratch")
+    request = SculptRequest(prompt=PROMPT, seed=1, quality="test", guidance="reference",
+                            reference=str(reference_glb), preview=True)  # fmt: skip
+    pipeline.run(request, outputs, lambda *a: None)
+    names = sorted(p.name for p in outputs.written)
+    assert {"head.glb", "head.json", "head.png"} <= set(names)
+    sidecar = json.loads((tmp_path / "out" / "head.json").read_text())
+    assert sidecar["mode"] == "sculpt" and sidecar["seed"] == 1
+    assert sidecar["preset"]["coarse_steps"] == TINY.coarse_steps

@@ -1,0 +1,135 @@
+"""The sculpt pipeline's proof on this CPU: rebuild heads the head model cannot express.
+
+The reference teacher shows the pipeline renders of a target — a project head wearing a
+horn, a bun and a ring, or one with non-human proportions — while the prompt describes
+someone else, so the prior starts wrong. Run as an artist would (``headsculpt generate
+--mode sculpt --preset test --guidance reference``), the result must match the target's
+surface and colours from views it was never trained on, grow the accessories, and still
+be a head: a face on front views and none on the back.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import BLENDER_PYTHON, ROOT, require_tool
+from headsculpt.eval.judge import judge_head
+from headsculpt.eval.mediapipe_runner import MediaPipeFaces
+from headsculpt.eval.reconstruction import measure_reconstruction
+from headsculpt.export.glb import PRIOR_TO_GLTF
+from headsculpt.export.glb_reader import read_head_glb
+from headsculpt.pipelines.parametric import ParametricPipeline
+from sculpt_targets import accessorised, non_human
+
+# The description the sculpt is given differs from the target's on purpose.
+SCULPT_PROMPT = "an old man with a long face and a big nose"
+
+
+def _sculpt(target_glb: Path, out: Path) -> dict:
+    command = [
+        sys.executable, "-m", "headsculpt", "generate", SCULPT_PROMPT, "--mode", "sculpt",
+        "--preset", "test", "--guidance", "reference", "--reference", str(target_glb),
+        "--seed", "1", "--out", str(out), "--preview", str(out.with_suffix(".png")),
+    ]  # fmt: skip
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=1800, cwd=ROOT)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(out.with_suffix(".json").read_text())
+
+
+@pytest.fixture(scope="module")
+def parametric() -> ParametricPipeline:
+    return ParametricPipeline.from_defaults()
+
+
+@pytest.fixture(scope="module")
+def accessorised_run(parametric, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("accessories")
+    head = parametric("a young woman with a round face and short black hair", seed=3).mesh
+    target = accessorised(head, ("horn", "bun", "ring"))
+    sidecar = _sculpt(target.write(folder / "target.glb"), folder / "head.glb")
+    lips = parametric.landmarks.positions(head.vertices)[[17, 0]]  # lower, upper (MediaPipe)
+    return target, read_head_glb(folder / "head.glb"), sidecar, folder / "head.glb", lips
+
+
+@pytest.fixture(scope="module")
+def stretched_run(parametric, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("stretched")
+    head = parametric("a middle-aged man with a square jaw", seed=8).mesh
+    target = non_human(head)
+    sidecar = _sculpt(target.write(folder / "target.glb"), folder / "head.glb")
+    return target, read_head_glb(folder / "head.glb"), sidecar
+
+
+def _check_reconstruction(target, result, sidecar) -> None:
+    report = measure_reconstruction(result.mesh, target.mesh, target.regions)
+    assert report.chamfer <= 0.012, report.to_dict()
+    assert report.psnr >= 22.0, report.to_dict()
+    if target.regions:  # ≥ 80 % of the accessories' visible points grown
+        distances = np.concatenate([np.full(len(v), c) for c, v in (
+            (report.coverage[k], target.regions[k]) for k in target.regions)])  # fmt: skip
+        assert distances.mean() >= 0.8, report.to_dict()
+    # The pipeline measured itself the same way, and wrote it down.
+    assert sidecar["reconstruction"]["chamfer"] == pytest.approx(report.chamfer, abs=0.002)
+    assert sidecar["guidance"]["kind"] == "reference"
+
+
+def _check_still_a_head(result) -> None:
+    """MediaPipe finds the face from the front and no face on the back. (At the test
+    preset's 96² fine renders the face's texture is soft: the 0° view is found, the
+    ±22.5° views not always — docs/sculpt.md.)"""
+    judged, _ = judge_head(result, MediaPipeFaces())
+    front = next(v for v in judged.views if v.azimuth == 0.0)
+    assert front.face_detected, judged.summary()
+    assert judged.janus_rate == 0.0, judged.summary()
+
+
+def test_grows_accessories_the_head_model_cannot_express(accessorised_run):
+    target, result, sidecar, _, _ = accessorised_run
+    _check_reconstruction(target, result, sidecar)
+
+
+def test_accessorised_result_is_still_a_head(accessorised_run):
+    _check_still_a_head(accessorised_run[1])
+
+
+def test_reaches_non_human_proportions(stretched_run):
+    target, result, sidecar = stretched_run
+    _check_reconstruction(target, result, sidecar)
+    # The prior started from ordinary proportions; the result took the target's.
+    extent = np.ptp(result.mesh.vertices, axis=0)
+    target_extent = np.ptp(target.mesh.vertices, axis=0)
+    assert extent[2] / extent[0] == pytest.approx(target_extent[2] / target_extent[0], rel=0.08)
+
+
+def test_stretched_result_is_still_a_head(stretched_run):
+    _check_still_a_head(stretched_run[1])
+
+
+@pytest.mark.blender
+def test_blender_imports_the_sculpt_rigged_and_jaw_open_opens_its_mouth(accessorised_run, tmp_path):
+    require_tool(BLENDER_PYTHON, "the bpy 4.5 interpreter")
+    _, _, _, glb, lips = accessorised_run
+    report_path = tmp_path / "report.json"
+    subprocess.run(
+        [str(BLENDER_PYTHON), str(ROOT / "tests/blender/inspect_rig.py"), str(glb),
+         str(report_path), *(str(v) for v in (lips @ PRIOR_TO_GLTF.T).ravel())],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    report = json.loads(report_path.read_text())
+    assert report["result"] == ["FINISHED"] and len(report["armatures"]) == 1
+    (bones,) = report["armatures"].values()
+    assert {"jaw", "head", "eye.L", "eye.R"} <= set(bones)
+    (head,) = [m for m in report["meshes"].values() if "jawOpen" in m["shape_keys"]]
+    assert len([k for k in head["shape_keys"] if k != "Basis"]) == 52
+    assert head["armature_modifier"] and "jaw" in head["vertex_groups"]
+    down = PRIOR_TO_GLTF @ np.array([0.0, 0.0, -1.0])
+    lower = np.dot(head["lower_lip"]["jaw_open"], down)
+    upper = np.dot(head["upper_lip"]["jaw_open"], down)
+    assert head["lower_lip"]["distance"] < 0.01  # the sculpt has a lip where the target had
+    assert lower > 0.005 and lower > 3 * abs(upper)  # ≥ 5 mm down; the upper lip stays
