@@ -177,3 +177,25 @@ def test_sidecar_is_written_by_run(pipeline, reference_glb, tmp_path, monkeypatc
     sidecar = json.loads((tmp_path / "out" / "head.json").read_text())
     assert sidecar["mode"] == "sculpt" and sidecar["seed"] == 1
     assert sidecar["preset"]["coarse_steps"] == TINY.coarse_steps
+
+
+def test_the_fine_stage_samples_headsculpts_late_timesteps(pipeline, tiny_models, tmp_path):
+    """Timesteps anneal from [0.02, 0.98] to [0.02, 0.50] over the coarse stage; the fine
+    stage goes on from there (it must not start the schedule again)."""
+    request = SculptRequest(prompt=PROMPT, models=tiny_models)
+    prior = pipeline.prior(PROMPT, 0)
+    teacher = pipeline.teacher(request, TINY, prior)
+    guide, sampled = teacher.guidance, []
+
+    def recording(renders, batch, step, generator):
+        output = guide(renders, batch, step=step, generator=generator)
+        sampled.append(output.timesteps)
+        return output
+
+    teacher.guidance = recording
+    generator = torch.Generator().manual_seed(0)
+    field, _, _ = pipeline.coarse(prior, teacher, TINY, generator, tmp_path, lambda *a: None)
+    pipeline.fine(field, prior, teacher, TINY, generator, tmp_path, lambda *a: None)
+    fine = torch.cat(sampled[TINY.coarse_steps :])
+    assert len(fine) == TINY.fine_steps * TINY.fine_views
+    assert fine.max() <= 500 and fine.min() >= 20

@@ -392,7 +392,10 @@ class SculptPipeline:
                 adjacency=EdgeAdjacency.from_triangles(triangles),
             )  # fmt: skip
             batch = teacher.conditions(views, shading, light, preset.fine_size)
-            guided = teacher.guidance(render.rgb, batch, step=step, generator=generator)
+            # The run's step count: the timestep schedule is annealed across both stages
+            # (HeadSculpt's fine stage samples t in [0.02, 0.50]).
+            overall = preset.coarse_steps + step
+            guided = teacher.guidance(render.rgb, batch, step=overall, generator=generator)
             loss = (
                 guided.loss
                 + preset.laplacian_weight * laplacian_smoothness(vertices, triangles)
