@@ -28,6 +28,11 @@ class Executor(Protocol):
         """Run one job; raise headsculpt.progress.Cancelled (from ``progress``) to stop."""
 
 
+# One pipeline loads at a time, whichever lane asks: two lanes importing the same
+# libraries at once (transformers' lazy modules) can fail with "cannot import name".
+_LOADING = threading.Lock()
+
+
 class PipelineExecutor:
     """A job kind's pipeline, loaded on first use and kept."""
 
@@ -53,7 +58,8 @@ class PipelineExecutor:
         if self._pipeline is not None or not self.kind.built:
             return
         try:
-            self._pipeline = self.kind.load_pipeline_class().from_defaults()
+            with _LOADING:
+                self._pipeline = self.kind.load_pipeline_class().from_defaults()
         except Exception as error:  # reported by /health; jobs fail with the reason
             self._error = f"the {self.kind.name} pipeline failed to load: {error}"
             raise
