@@ -78,7 +78,11 @@ def wait_for_job(client: httpx.Client, job_id: str, until=FINISHED, timeout: flo
     """Poll a job until its state is in ``until`` (or a predicate on the status holds)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        status = client.get(f"/v1/jobs/{job_id}").json()
+        try:
+            status = client.get(f"/v1/jobs/{job_id}").json()
+        except httpx.TransportError:  # a keep-alive connection closed as we reused it:
+            time.sleep(0.5)  # ask again on a new one, as the add-on's monitor does
+            continue
         if (status["state"] in until) if not callable(until) else until(status):
             return status
         time.sleep(0.05)
