@@ -58,7 +58,13 @@ from headsculpt.geometry.texture_field import TextureField
 from headsculpt.guidance.score_distillation import GuidanceBatch, TimestepSchedule
 from headsculpt.guidance.sources import MissingWeightsError
 from headsculpt.limits import RequestError
-from headsculpt.pipelines.contract import OUTPUT_STEM, JobOutputs, default_seed, variant_seed
+from headsculpt.pipelines.contract import (
+    OUTPUT_STEM,
+    JobOutputs,
+    default_seed,
+    variant_seed,
+    variant_stem,
+)
 from headsculpt.pipelines.parametric import ParametricPipeline
 from headsculpt.pipelines.rig import RigOptions, RigPipeline
 from headsculpt.pipelines.sculpt_presets import SCULPT_PRESETS, SculptPreset
@@ -170,7 +176,7 @@ class SculptPipeline:
         seed = default_seed(request.prompt) if request.seed is None else request.seed
         preset = SCULPT_PRESETS[request.quality]
         for k in range(request.variants):
-            stem = OUTPUT_STEM if request.variants == 1 else f"{OUTPUT_STEM}_{k + 1}"
+            stem = variant_stem(OUTPUT_STEM, k, request.variants)
             share = scaled_progress(progress, k / request.variants, (k + 1) / request.variants)
             scratch = Path(outputs.scratch) / stem
             scratch.mkdir(parents=True, exist_ok=True)
