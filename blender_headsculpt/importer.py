@@ -90,7 +90,7 @@ def _collection(scene) -> bpy.types.Collection:
 
 
 def _tag(obj: bpy.types.Object, origin: dict[str, Any]) -> None:
-    for key in ("prompt", "seed", "mode", "job_id", "backend_url"):
+    for key in ("prompt", "seed", "mode", "job_id", "backend_url", "parent_id"):
         value = origin.get(key)
         if value is not None:  # as text: a seed can exceed Blender's 32-bit int properties
             obj[f"{PROPERTY_PREFIX}{key}"] = str(value)

@@ -26,6 +26,7 @@ from .job_monitor import JobMonitor
 from .local_backend import install_bundled_backend
 from .preferences import backend_settings, model_settings, user_folder
 from .rig_request import rig_request
+from .versions import version_labels
 
 BLOCKING_ITEMS = [
     ("AUTO", "Auto", "Block only when Blender runs in background mode"),
@@ -236,7 +237,13 @@ class HEADSCULPT_OT_edit(bpy.types.Operator):
             "edit_scale": settings.edit_scale,
             "models": model_settings(context),
         }
-        return _start_job(self, context, request, _blocking(self.blocking))
+        # The new version (made at the origin) goes beside the old one, which stays as it is.
+        source = context.active_object.parent or context.active_object
+        width = max(context.active_object.dimensions.x, 1e-3)
+        x, y, z = source.matrix_world.translation
+        placement = {"beside": source.name, "offset": (x + 1.25 * width, y, z)}
+        blocking = _blocking(self.blocking)
+        return _start_job(self, context, request, blocking, placement=placement)
 
 
 class HEADSCULPT_OT_rig_selected(bpy.types.Operator):
@@ -432,9 +439,10 @@ def _import_results(
             "job_id": job_id,
             "backend_url": url,
             "descriptive_code": code,
+            "parent_id": request.get("parent_id") or "",
         }
         objects += import_head(context, files[name], origin, offset)
-    _remember(context.scene, job_id, files, request.get("prompt", ""))
+    _remember(context.scene, job_id, files, request)
     return objects
 
 
@@ -459,16 +467,25 @@ def _show(scene, snapshot) -> None:
     _redraw()
 
 
-def _remember(scene, job_id: str, files: dict, prompt: str) -> None:
+def _remember(scene, job_id: str, files: dict, request: dict) -> None:
     history = scene.headsculpt.history
     for index, item in enumerate(history):
         if item.job_id == job_id:
             history.remove(index)
             break
     item = history.add()
-    item.job_id, item.prompt, item.state = job_id, prompt, "succeeded"
+    item.job_id, item.prompt, item.state = job_id, request.get("prompt", ""), "succeeded"
+    item.parent_id = request.get("parent_id") or ""
     item.thumbnail = next((p for n, p in sorted(files.items()) if n.endswith(".png")), "")
     history.move(len(history) - 1, 0)
+    _label_versions(history)
+
+
+def _label_versions(history) -> None:
+    """Each item's place in its chain of edits (v1 made from text, v2 its edit, …)."""
+    labels = version_labels({"id": i.job_id, "parent_id": i.parent_id} for i in history)
+    for item in history:
+        item.version = labels[item.job_id]
 
 
 # --- history ----------------------------------------------------------------------------
@@ -513,7 +530,9 @@ class HEADSCULPT_OT_refresh_history(bpy.types.Operator):
             for job in jobs:
                 item = history.add()
                 item.job_id, item.prompt, item.state = job["id"], job["prompt"], job["state"]
+                item.parent_id = job.get("parent_id") or ""
                 item.thumbnail = job["thumbnail"]
+            _label_versions(history)
             _redraw()
 
         blocking = _blocking(self.blocking)

@@ -29,7 +29,8 @@ class HEADSCULPT_UL_history(bpy.types.UIList):
         row = layout.row(align=True)
         if thumbnail:
             row.label(text="", icon_value=thumbnail)
-        row.label(text=item.prompt or item.job_id)
+        version = f"{item.version} · " if item.version and item.version != "v1" else ""
+        row.label(text=version + (item.prompt or item.job_id))
         row.label(text=item.state)
 
 

@@ -26,6 +26,8 @@ class HeadSculptHistoryItem(bpy.types.PropertyGroup):
     prompt: bpy.props.StringProperty()
     state: bpy.props.StringProperty()
     thumbnail: bpy.props.StringProperty(subtype="FILE_PATH")
+    parent_id: bpy.props.StringProperty()  # the job an edit was made from
+    version: bpy.props.StringProperty()  # "v1", "v2", … along its chain of edits
 
 
 class HeadSculptCodeLine(bpy.types.PropertyGroup):

@@ -8,6 +8,7 @@ from blender_headsculpt.client import BackendClient, BackendError
 from blender_headsculpt.code_summary import summarize_code
 from blender_headsculpt.job_monitor import JobMonitor
 from blender_headsculpt.rig_request import rig_request
+from blender_headsculpt.versions import version_labels
 
 
 def _dead_url() -> str:
@@ -68,3 +69,14 @@ def test_rig_axes_are_sent_in_gltf_frame():
     assert rig_request() == {"kind": "rig"}  # the backend finds the face
     with pytest.raises(ValueError, match="different axes"):
         rig_request("+Z", "-Z")
+
+
+def test_versions_count_along_each_chain_of_edits():
+    jobs = [
+        {"id": "c", "parent_id": "b"},
+        {"id": "b", "parent_id": "a"},
+        {"id": "a", "parent_id": None},
+        {"id": "x"},
+        {"id": "orphan", "parent_id": "gone"},  # its parent is not listed: counts from there
+    ]
+    assert version_labels(jobs) == {"a": "v1", "b": "v2", "c": "v3", "x": "v1", "orphan": "v2"}

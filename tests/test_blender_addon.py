@@ -88,7 +88,27 @@ def test_cancel_history_reimport_and_edit(addon_report):
     assert len(reimported) == 4 and all(
         o["collections"] == ["HeadSculpt"] for o in reimported.values()
     )
-    assert "501" in addon_report["edit"]["error"] and "Parametric" in addon_report["edit"]["error"]
+
+
+@pytest.mark.blender
+def test_edit_imports_a_new_version_beside_the_old_one_and_the_history_chains_it(addon_report):
+    edit = addon_report["edit"]
+    assert edit["result"] == ["FINISHED"]
+    objects = edit["objects"].values()
+    armature = next(o for o in objects if o["type"] == "ARMATURE")
+    head = next(o for o in objects if o["type"] == "MESH" and len(o["shape_keys"]) == 53)
+    props = head["props"]
+    assert props["headsculpt_parent_id"] == edit["parent_job"]
+    child_job = props["headsculpt_job_id"]
+    code = json.loads(props["headsculpt_descriptive_code"])
+    assert code["attributes"]["age"] < edit["parent_code"]["attributes"]["age"] - 25  # younger
+    assert any("scar" in line for line in edit["code_lines"])  # said, not guessed
+    offset = (1.25 * edit["parent_width"], 0.0, 0.0)
+    expected = [a + b for a, b in zip(edit["parent_location"], offset, strict=True)]
+    assert armature["location"] == pytest.approx(expected, abs=1e-3)  # beside the old one
+    versions = {job: (parent, version) for job, parent, version, _ in edit["history"]}
+    assert versions[child_job] == (edit["parent_job"], "v2")
+    assert versions[edit["parent_job"]][1] == "v1"
 
 
 @pytest.mark.blender

@@ -35,8 +35,8 @@ def test_health_names_version_device_and_pipelines(client):
     health = client.get("/v1/health").json()
     assert health["version"] and health["device"] == "cpu"
     assert health["pipelines"]["parametric"]["available"] is True
-    assert health["pipelines"]["edit"]["available"] is False
-    assert "not built yet" in health["pipelines"]["edit"]["reason"]
+    assert health["pipelines"]["edit"]["available"] is True
+    assert "models.edit_controlnet" in health["pipelines"]["iesd"]["reason"]
     sculpt = health["pipelines"]["sculpt"]  # weights come with each job: the slots are named
     assert sculpt["available"] is True and "models.landmark_controlnet" in sculpt["reason"]
 
@@ -150,15 +150,44 @@ def test_broken_and_oversized_bodies(client):
     assert huge.status_code == 413 and huge.json()["field"] == "body"
 
 
-def test_a_sculpt_without_weights_fails_naming_the_slot_and_edit_is_not_run_yet(client):
+def test_a_sculpt_without_weights_fails_naming_the_slot(client):
     sculpt = client.post("/v1/jobs", json={"prompt": "a man", "mode": "sculpt"})
     assert sculpt.status_code == 202, sculpt.text
     failed = wait_for_job(client, sculpt.json()["id"], timeout=300)
     assert failed["state"] == "failed" and "models.base_model" in failed["message"]
-    parent = _submit(client, quality="draft")["id"]
-    edit = client.post("/v1/jobs", json={"kind": "edit", "parent_id": parent,
-                                          "instruction": "give him a scar"})  # fmt: skip
-    assert edit.status_code == 501 and edit.json()["field"] == "mode"
+
+
+def test_an_edit_makes_a_new_version_and_a_bad_parent_is_refused_naming_it(client):
+    parent = _submit(client, prompt="a young man with a small nose", quality="draft")["id"]
+    wait_for_job(client, parent)
+    asked = {"kind": "edit", "parent_id": parent, "instruction": "much older, give him a scar"}
+    edit = client.post("/v1/jobs", json=asked)
+    assert edit.status_code == 202, edit.text
+    child = wait_for_job(client, edit.json()["id"])
+    assert child["state"] == "succeeded" and child["parent_id"] == parent
+    sidecar = client.get(f"/v1/jobs/{child['id']}/files/head.json").json()
+    before = client.get(f"/v1/jobs/{parent}/files/head.json").json()
+    assert sidecar["parent"] == parent and sidecar["edit"]["not_applied"] == ["scar"]
+    assert sidecar["descriptive_code"]["attributes"]["age"] > (
+        before["descriptive_code"]["attributes"].get("age", 22) + 5
+    )
+    assert child["descriptive_code"] == sidecar["descriptive_code"]
+    # A sculpted parent's edit goes to the sculpt lane, so the mode must say so.
+    wrong = client.post("/v1/jobs", json={"kind": "edit", "mode": "sculpt", "parent_id": parent,
+                                           "instruction": "older"})  # fmt: skip
+    assert wrong.status_code == 409 and wrong.json()["field"] == "mode"
+    missing = client.post("/v1/jobs", json={"kind": "edit", "instruction": "older",
+                                             "parent_id": "20260101T000000Z-00000000"})  # fmt: skip
+    assert missing.status_code == 404 and missing.json()["field"] == "parent_id"
+    failed = client.post("/v1/jobs", json={"prompt": "a man", "mode": "sculpt"}).json()["id"]
+    wait_for_job(client, failed, timeout=300)
+    on_failed = client.post("/v1/jobs", json={"kind": "edit", "instruction": "older",
+                                               "parent_id": failed, "mode": "sculpt"})  # fmt: skip
+    assert on_failed.status_code == 409 and on_failed.json()["field"] == "parent_id"
+    assert client.delete(f"/v1/jobs/{parent}").status_code == 204
+    deleted = client.post("/v1/jobs", json={"kind": "edit", "parent_id": parent,
+                                             "instruction": "older"})  # fmt: skip
+    assert deleted.status_code == 404 and deleted.json()["field"] == "parent_id"
 
 
 def test_unknown_jobs_and_delete(client):

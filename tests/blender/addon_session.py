@@ -220,11 +220,30 @@ try:
     bpy.ops.headsculpt.import_job(job_id=first_job)
     step("reimport", objects=describe_objects(sorted(set(bpy.data.objects.keys()) - before)))
 
-    # Edit: accepted by the add-on, answered 501 by a backend without the edit pipeline.
+    # Edit: a new version of the selected head, imported beside it; the history chains it.
     head = next(o for o in bpy.data.objects if o.type == "MESH" and o.data.shape_keys)
     bpy.context.view_layer.objects.active = head
-    settings.edit_instruction = "give him a scar over the left eye"
-    step("edit", error=op_error(lambda: bpy.ops.headsculpt.edit()))
+    origin_of = sys.modules[MODULE + ".importer"].origin_of
+    parent_root = head.parent or head
+    parent_location = list(parent_root.matrix_world.translation)
+    settings.edit_instruction = "make him thirty years younger and give him a scar"
+    before = set(bpy.data.objects.keys())
+    edit_result = bpy.ops.headsculpt.edit()
+    new = sorted(set(bpy.data.objects.keys()) - before)
+    bpy.context.view_layer.update()
+    edited = describe_objects(new)
+    bpy.ops.headsculpt.refresh_history()
+    step(
+        "edit",
+        result=list(edit_result),
+        objects=edited,
+        parent_job=origin_of(head)["job_id"],
+        parent_location=parent_location,
+        parent_width=head.dimensions.x,
+        parent_code=origin_of(head)["descriptive_code"],
+        history=[(i.job_id, i.parent_id, i.version, i.state) for i in settings.history],
+        code_lines=[line.text for line in settings.code_lines],
+    )
 
     # Rig selected head: a foreign copy of the head (no rig, no shape keys, scaled, yawed,
     # moved) goes to the backend and comes back rigged, beside the original.

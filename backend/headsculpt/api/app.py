@@ -132,6 +132,10 @@ def create_app(
             if parent.state != "succeeded":
                 message = f"job {parent.id} is {parent.state}; only a finished head can be a parent"
                 raise _fail(409, message, "parent_id")
+            if request.kind == "edit" and parent.mode != request.mode:
+                message = (f"job {parent.id} is a {parent.mode} head: edit it with mode "
+                           f"{parent.mode!r}")  # fmt: skip
+                raise _fail(409, message, "mode")
         status = store.create(request)
         runner.submit(status.id)
         response.headers["Location"] = f"/v1/jobs/{status.id}"

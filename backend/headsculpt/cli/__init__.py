@@ -12,10 +12,10 @@ import argparse
 import sys
 
 from headsculpt import __version__
-from headsculpt.cli import evaluate, generate, parse, rig, serve, train_back_token
+from headsculpt.cli import edit, evaluate, generate, parse, rig, serve, train_back_token
 from headsculpt.cli.common import error_message
 
-COMMANDS = (generate, parse, rig, evaluate, train_back_token, serve)
+COMMANDS = (generate, edit, parse, rig, evaluate, train_back_token, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from headsculpt.pipelines.contract import make_request
-from headsculpt.pipelines.folder_outputs import FolderOutputs, InputFile
+from headsculpt.limits import MODEL_SLOTS
+from headsculpt.pipelines.contract import ParentFiles, make_request
+from headsculpt.pipelines.folder_outputs import FolderOutputs
 from headsculpt.pipelines.registry import JobKind
 from headsculpt.progress import ProgressCallback
 
@@ -84,7 +86,7 @@ def run_job(
     out: Path,
     preview: str | None,
     loading: str,
-    parent: InputFile | None = None,
+    parent: ParentFiles | None = None,
 ) -> FolderOutputs:
     """Load ``kind``'s pipeline and run one job whose files land beside ``out``."""
     values = {**values, "preview": preview is not None}
@@ -95,3 +97,40 @@ def run_job(
         outputs = FolderOutputs(out, Path(scratch), preview=preview, parent=parent)
         pipeline.run(make_request(pipeline_class.Request, values), outputs, progress_bar())
     return outputs
+
+
+def add_model_options(group, target_use: str) -> None:
+    """--guidance, --reference and one option per model slot (sculpt and its edits)."""
+    group.add_argument(
+        "--guidance",
+        default="sd",
+        choices=("sd", "reference"),
+        help="sd: Stable Diffusion with the landmark ControlNet (needs --base-model and "
+        f"--landmark-controlnet); reference: {target_use} --reference by score distillation "
+        "(no weights; the reconstruction proof)",
+    )
+    group.add_argument("--reference", default=None, help="the target GLB for --guidance reference")
+    for slot in MODEL_SLOTS:
+        group.add_argument(
+            option_name(slot),
+            dest=slot,
+            default=os.environ.get(f"HEADSCULPT_{slot.upper()}", ""),
+            help=f"a local folder, .safetensors file or hub id (or HEADSCULPT_{slot.upper()})",
+        )
+
+
+def model_values(args: argparse.Namespace, kind: JobKind) -> dict:
+    """The request values of the options :func:`add_model_options` made, checked."""
+    if not kind.model_slots:
+        if args.guidance != "sd" or args.reference:
+            raise ValueError(f"--guidance and --reference are for sculpted heads, not {kind.name}")
+        return {}
+    values = {"models": {slot: getattr(args, slot) for slot in MODEL_SLOTS},
+              "guidance": args.guidance}  # fmt: skip
+    if args.guidance == "reference":
+        if not args.reference:
+            raise ValueError("--guidance reference needs --reference TARGET.glb")
+        if not Path(args.reference).is_file():
+            raise ValueError(f"--reference {args.reference!r}: no such file")
+        values["reference"] = args.reference
+    return values

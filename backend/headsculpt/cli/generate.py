@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 
-from headsculpt.cli.common import checked_outputs, option_name, run_job
-from headsculpt.limits import MODEL_SLOTS, TEXTURE_SIZES
+from headsculpt.cli.common import add_model_options, checked_outputs, model_values, run_job
+from headsculpt.limits import TEXTURE_SIZES
 from headsculpt.pipelines.registry import all_presets, find_kind, job_kinds
 
 
@@ -50,23 +48,7 @@ def add_parser(commands) -> None:
         help="make N different heads that all match the text "
         "(head_1.glb … head_N.glb; seeds seed … seed+N-1)",
     )
-    sculpt = generate.add_argument_group("sculpt mode")
-    sculpt.add_argument(
-        "--guidance",
-        default="sd",
-        choices=("sd", "reference"),
-        help="sd: Stable Diffusion with the landmark ControlNet (needs --base-model and "
-        "--landmark-controlnet); reference: rebuild --reference by score distillation "
-        "(no weights; the reconstruction proof)",
-    )
-    sculpt.add_argument("--reference", default=None, help="the target GLB for --guidance reference")
-    for slot in MODEL_SLOTS:
-        sculpt.add_argument(
-            option_name(slot),
-            dest=slot,
-            default=os.environ.get(f"HEADSCULPT_{slot.upper()}", ""),
-            help=f"a local folder, .safetensors file or hub id (or HEADSCULPT_{slot.upper()})",
-        )
+    add_model_options(generate.add_argument_group("sculpt mode"), "rebuild")
     generate.set_defaults(run=run)
 
 
@@ -84,17 +66,7 @@ def run(args: argparse.Namespace) -> int:
             "texture_size": args.texture_size,
         }
     )
-    if kind.model_slots:  # a mode that distils from weights
-        values["models"] = {slot: getattr(args, slot) for slot in MODEL_SLOTS}
-        values["guidance"] = args.guidance
-        if args.guidance == "reference":
-            if not args.reference:
-                raise ValueError("--guidance reference needs --reference TARGET.glb")
-            if not Path(args.reference).is_file():
-                raise ValueError(f"--reference {args.reference!r}: no such file")
-            values["reference"] = args.reference
-    elif args.guidance != "sd" or args.reference:
-        raise ValueError(f"--guidance and --reference are for the sculpt mode, not {args.mode}")
+    values.update(model_values(args, kind))
     loading = (
         f"loading the {kind.name} pipeline (the first run on a machine builds its models: "
         "about a minute)"

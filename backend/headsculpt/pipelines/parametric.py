@@ -33,7 +33,7 @@ from headsculpt.pipelines.contract import (
     variant_seed,
     variant_stem,
 )
-from headsculpt.prior.code_mapping import DEFAULT_VARIATION, head_parameters
+from headsculpt.prior.code_mapping import DEFAULT_VARIATION, head_parameters, scalar_values
 from headsculpt.prior.head_model import PART_NAMES, HeadMesh, HeadModel, load_head_model
 from headsculpt.prior.landmarks import LandmarkEmbedding
 from headsculpt.progress import ProgressCallback, no_progress, scaled_progress
@@ -41,7 +41,7 @@ from headsculpt.render.preview import TexturedMesh, render_preview
 from headsculpt.text.parser import DescriptionParser
 from headsculpt.texture.noise import NoiseBank
 from headsculpt.texture.painter import PBRTextures, detail_noise, paint
-from headsculpt.texture.skin_parameters import SkinParameters
+from headsculpt.texture.skin_parameters import SkinParameters, appearance_choices
 from headsculpt.texture.surface_maps import SurfaceMaps, build_surface_maps
 
 # Quality presets: the preview image's height (the head itself is the same in all).
@@ -251,6 +251,28 @@ class ParametricPipeline:
                 rest("save", 0.75 + 0.075 * index)  # each write is flushed to disk: a cancel point
                 outputs.write(name, data)
         progress("done", 1.0)
+
+    def resolve(
+        self, code: DescriptiveCode, seed: int, config: ParametricConfig | None = None
+    ) -> dict[str, Any]:
+        """What the head made from ``code`` and ``seed`` has for every attribute, stated or
+        drawn: the values an edit starts from ("older" than the age it was given)."""
+        config = config or ParametricConfig()
+        rng = np.random.default_rng(seed)  # the same draws, in the same order, as from_code
+        identity = _with_sampled_identity(code, rng)
+        values: dict[str, Any] = dict(scalar_values(identity, rng, config.variation))
+        values.update(age=identity.attributes["age"], ancestry=identity.attributes["ancestry"])
+        values.update(appearance_choices(identity, rng))
+        # Read only by the painter, which takes "unstated" as none (a man: a little shadow).
+        masculine = max(code.scalar("gender") or 0.0, 0.0)
+        unstated_paint = {"beard": 0.5 * masculine - 1.0, "skin.freckles": 0.0,
+                          "eyebrows.thickness": 0.0}  # fmt: skip
+        for name, value in unstated_paint.items():
+            if code.scalar(name) is None:
+                values[name] = value
+        for name in ("face.shape", "expression"):
+            values[name] = code.attributes.get(name, "neutral" if name == "expression" else None)
+        return values
 
     def texture_space(
         self, size: int, progress: ProgressCallback = no_progress

@@ -120,22 +120,32 @@ def age_to_phenotype(years: float) -> float:
     return float(np.interp(years, ages, values))
 
 
-def head_parameters(
+def scalar_values(
     code: DescriptiveCode, rng: np.random.Generator, variation: float = DEFAULT_VARIATION
-) -> HeadParameters:
-    """Anny parameters that honour ``code``; unstated attributes vary within ±variation."""
+) -> dict[str, float]:
+    """Every scalar attribute's value for the head: stated ones as stated, the others drawn
+    within ±variation and moved by the face shape's defaults.
+
+    One draw per attribute, stated or not, so stating one (a text word, or an edit) does
+    not reshuffle the draws of all the others.
+    """
     values: dict[str, float] = {}
     for name in SCALAR_ATTRIBUTES:
         stated = code.scalar(name)
-        # Draw for every attribute, stated or not, so one stated word does not
-        # reshuffle the noise of all the others.
         noise = float(rng.uniform(-variation, variation))
         values[name] = stated if stated is not None else noise
     shape = code.attributes.get("face.shape")
     for name, amount in FACE_SHAPES.get(shape, {}).items():
         if code.scalar(name) is None:  # an explicit attribute beats the shape's default
             values[name] = float(np.clip(values[name] + amount, -1.0, 1.0))
+    return values
 
+
+def head_parameters(
+    code: DescriptiveCode, rng: np.random.Generator, variation: float = DEFAULT_VARIATION
+) -> HeadParameters:
+    """Anny parameters that honour ``code``; unstated attributes vary within ±variation."""
+    values = scalar_values(code, rng, variation)
     local_changes: dict[str, float] = {}
     for attribute, changes in LOCAL_CHANGE_MAP.items():
         for change, gain in changes:

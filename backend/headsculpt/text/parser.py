@@ -373,6 +373,14 @@ def _lookup_word(word: str) -> _Entry | None:
     return None
 
 
+def is_comparative(word: str) -> bool:
+    """ "bigger", "fuller", "heavier": a descriptor the vocabulary knows in its base form
+    ("big"), said as a comparison (edit instructions read these as relative changes)."""
+    if not word.endswith("er") or len(word) < 5:
+        return False
+    return any(base in _VOCABULARY and _VOCABULARY[base].meanings for base in _base_forms(word))
+
+
 def _base_forms(word: str) -> list[str]:
     """Candidate base words: "longer" → "long", "bigger" → "big", "heavier" → "heavy"."""
     forms = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -59,16 +60,8 @@ class SkinParameters:
         """Read the appearance attributes; draw plausible values for the unstated ones."""
         a = code.attributes
         age = float(a.get("age", 35.0))
-        tone = code.scalar("skin.tone")
-        if tone is None:
-            ancestry = a.get("ancestry")
-            if ancestry:
-                total = sum(ancestry.values())
-                tone = sum(_ANCESTRY_TONE[k] * w for k, w in ancestry.items()) / total
-            else:
-                tone = float(rng.uniform(-0.6, 0.6))
-            tone = float(np.clip(tone + rng.normal(0.0, 0.1), -1.0, 1.0))
-        hair = a.get("eyebrows.color") or _default_hair(tone, age, rng)
+        chosen = appearance_choices(code, rng)
+        tone, hair, iris = chosen["skin.tone"], chosen["eyebrows.color"], chosen["eyes.color"]
         masculine = code.scalar("gender")
         beard = code.scalar("beard")
         if beard is None:  # men get a little shadow, women none
@@ -76,8 +69,6 @@ class SkinParameters:
         else:
             beard_amount = float(np.clip(0.5 * (beard + 1.0), 0.0, 1.0))
         thickness = code.scalar("eyebrows.thickness")
-        iris = a.get("eyes.color") or ("brown" if tone > -0.3 else str(
-            rng.choice(["brown", "blue", "green", "gray", "hazel"])))  # fmt: skip
         return cls(
             tone=tone,
             iris_colour=IRIS_COLOURS[iris],
@@ -89,6 +80,27 @@ class SkinParameters:
             age_years=age,
             wrinkles=max(code.scalar("skin.wrinkles") or 0.0, 0.0),
         )
+
+
+def appearance_choices(code: DescriptiveCode, rng: np.random.Generator) -> dict[str, Any]:
+    """Skin tone, brow (and beard) colour and iris colour: as stated, else drawn from what
+    the code does say (ancestry, age). An edit pins these so a change elsewhere keeps them.
+    """
+    a = code.attributes
+    age = float(a.get("age", 35.0))
+    tone = code.scalar("skin.tone")
+    if tone is None:
+        ancestry = a.get("ancestry")
+        if ancestry:
+            total = sum(ancestry.values())
+            tone = sum(_ANCESTRY_TONE[k] * w for k, w in ancestry.items()) / total
+        else:
+            tone = float(rng.uniform(-0.6, 0.6))
+        tone = float(np.clip(tone + rng.normal(0.0, 0.1), -1.0, 1.0))
+    hair = a.get("eyebrows.color") or _default_hair(tone, age, rng)
+    iris = a.get("eyes.color") or ("brown" if tone > -0.3 else str(
+        rng.choice(["brown", "blue", "green", "gray", "hazel"])))  # fmt: skip
+    return {"skin.tone": tone, "eyebrows.color": hair, "eyes.color": iris}
 
 
 def _default_hair(tone: float, age: float, rng: np.random.Generator) -> str:
