@@ -77,6 +77,24 @@ def load_or_create_token(path: Path) -> tuple[str, bool]:
     return token, True
 
 
+def server_token(host: str, token_file: Path | None) -> str | None:
+    """The token every /v1 request must carry, or None (loopback without a token file).
+
+    A token file always turns auth on, on loopback too; any other bind needs one.
+    """
+    if token_file is not None:
+        token, created = load_or_create_token(Path(token_file))
+        if created:
+            print(f"wrote a new token to {token_file}", file=sys.stderr)
+        return token
+    if not is_loopback(host):
+        raise ValueError(
+            f"--host {host} is reachable from other machines: pass --token-file F "
+            "(a token is generated into F when it does not exist)"
+        )
+    return None
+
+
 def allowed_hosts(host: str, extra: tuple[str, ...] = ()) -> frozenset[str] | None:
     """The Host names requests may carry (None: any, for a wildcard bind)."""
     from headsculpt.api.app import LOOPBACK_NAMES
@@ -115,16 +133,7 @@ def serve(
 
     if not 0 <= port <= 65535:
         raise ValueError(f"--port must be in 0..65535, got {port}")
-    token = None
-    if token_file is not None:
-        token, created = load_or_create_token(Path(token_file))
-        if created:
-            print(f"wrote a new token to {token_file}", file=sys.stderr)
-    elif not is_loopback(host):
-        raise ValueError(
-            f"--host {host} is reachable from other machines: pass --token-file F "
-            "(a token is generated into F when it does not exist)"
-        )
+    token = server_token(host, token_file)
     data = Path(data_dir) if data_dir is not None else default_data_dir()
     store = JobStore(data)
     recovered = store.recover()

@@ -9,6 +9,13 @@ noise cancels, leaving a pull toward the target weighted by the sampled
 timestep. Any 3D pipeline driven by it becomes a reconstruction problem with a
 known answer — for tests and benchmarks, with no weights at all. It works in
 pixel space (or on latents, against latents).
+
+:class:`ReferenceEditGuidance` is the same stand-in for IESD (``guidance/iesd.py``):
+two known answers — the edited head B (``target_images``) and the unedited one A
+(``identity_images``) — give ε̂_edit and ε̂_identity, blended by IESD's own code,
+``w_e · ε̂_edit + (1 − w_e) · ε̂_identity``. Since ε̂ is affine in x̂₀, the blend pulls
+the render toward ``w_e · B + (1 − w_e) · A``: an edit with a known answer at every
+edit scale.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional
 
+from headsculpt.guidance.iesd import EditGuidance, EditPredictions, IESDConfig
 from headsculpt.guidance.score_distillation import (
     DistillationConfig,
     GuidanceBatch,
@@ -49,22 +57,65 @@ class ReferenceGuidance:
         as_latents: bool = False,
         generator: torch.Generator | None = None,
     ) -> GuidanceOutput:
-        if batch.target_images is None:
-            raise ValueError("the reference teacher needs target_images in the batch")
-        target = batch.target_images.to(renders.device, torch.float32)
-        if target.shape[-2:] != renders.shape[-2:]:
-            target = functional.interpolate(
-                target, renders.shape[-2:], mode="bilinear", align_corners=False
-            )
-        if target.shape[1] != renders.shape[1]:
-            raise ValueError(f"targets have {target.shape[1]} channels, renders {renders.shape[1]}")
+        self.check(batch)
         count = renders.shape[0]
         timesteps = sample_timesteps(self.config.timesteps, step, count, _TRAIN_STEPS, generator)
         alphas = self.alphas_cumprod[timesteps].to(renders.device).view(-1, 1, 1, 1)
         x0 = renders.detach().float()
         noise = torch.randn(x0.shape, generator=generator).to(renders.device)
         noisy = alphas.sqrt() * x0 + (1.0 - alphas).sqrt() * noise
-        predicted = (noisy - alphas.sqrt() * target) / (1.0 - alphas).sqrt()
+        predicted = self.predict_noise(noisy, timesteps, batch)
         w = weight(self.config.weighting, alphas)
         loss, grad_norm = distillation_loss(renders, w * (predicted - noise), self.config.grad_clip)
         return GuidanceOutput(loss=loss, timesteps=timesteps, grad_norm=grad_norm)
+
+    def check(self, batch: GuidanceBatch) -> None:
+        """Fail before any random draw when the batch lacks an answer."""
+        if batch.target_images is None:
+            raise ValueError("the reference teacher needs target_images in the batch")
+
+    def predict_noise(
+        self, noisy: torch.Tensor, timesteps: torch.Tensor, batch: GuidanceBatch
+    ) -> torch.Tensor:
+        return self.noise_toward(batch.target_images, noisy, timesteps)
+
+    def noise_toward(
+        self, answer: torch.Tensor, noisy: torch.Tensor, timesteps: torch.Tensor
+    ) -> torch.Tensor:
+        """The ε̂ whose denoised image x̂₀ is ``answer`` (resized to the renders)."""
+        answer = answer.to(noisy.device, torch.float32)
+        if answer.shape[-2:] != noisy.shape[-2:]:
+            answer = functional.interpolate(
+                answer, noisy.shape[-2:], mode="bilinear", align_corners=False
+            )
+        if answer.shape[1] != noisy.shape[1]:
+            raise ValueError(f"targets have {answer.shape[1]} channels, renders {noisy.shape[1]}")
+        alphas = self.alphas_cumprod[timesteps].to(noisy.device).view(-1, 1, 1, 1)
+        return (noisy - alphas.sqrt() * answer) / (1.0 - alphas).sqrt()
+
+
+class ReferenceEditGuidance(ReferenceGuidance):
+    """IESD with known answers: B (``target_images``) for the instruction, A
+    (``identity_images``) for the original description, blended by ``config.edit_scale``."""
+
+    config: IESDConfig
+
+    def __init__(self, config: IESDConfig | None = None) -> None:
+        super().__init__(config or IESDConfig())
+
+    def check(self, batch: GuidanceBatch) -> None:
+        super().check(batch)
+        if batch.identity_images is None:
+            raise ValueError("the reference edit teacher needs identity_images (the unedited A)")
+
+    def predictions(
+        self, noisy: torch.Tensor, timesteps: torch.Tensor, batch: GuidanceBatch
+    ) -> EditPredictions:
+        """ε̂ toward B and toward A, as ReferenceGuidance predicts each."""
+        return EditPredictions(
+            edit=self.noise_toward(batch.target_images, noisy, timesteps),
+            identity=self.noise_toward(batch.identity_images, noisy, timesteps),
+        )
+
+    # IESD's blend, the very code EditGuidance runs on its two UNet predictions.
+    predict_noise = EditGuidance.predict_noise

@@ -26,9 +26,10 @@ class GuidanceBatch:
     landmark_images: torch.Tensor | None = None  # (B, 3, H, W) in [0, 1]; blank for back views
     source_images: torch.Tensor | None = None  # IESD: the unedited head at the same cameras
     target_images: torch.Tensor | None = None  # reference teacher: the answer at these cameras
+    identity_images: torch.Tensor | None = None  # reference edit teacher: the unedited answer
 
     def __post_init__(self) -> None:
-        for name in ("landmark_images", "source_images", "target_images"):
+        for name in ("landmark_images", "source_images", "target_images", "identity_images"):
             images = getattr(self, name)
             if images is not None and len(images) != len(self.labels):
                 raise ValueError(f"{name} has {len(images)} images for {len(self.labels)} views")

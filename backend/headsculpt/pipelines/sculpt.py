@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -42,7 +43,7 @@ from headsculpt.eval.reconstruction import measure_reconstruction
 from headsculpt.export.glb import PartMaterial
 from headsculpt.export.glb_reader import read_head_glb
 from headsculpt.export.mesh_reader import InputMesh, InputPart
-from headsculpt.export.surface_query import TriangleSurface
+from headsculpt.export.surface_query import SurfaceHits, TriangleSurface
 from headsculpt.export.texture_bake import UnwrappedMesh, bake_texture, unwrap
 from headsculpt.files import png_bytes
 from headsculpt.geometry.density_field import DensityField, DensityFieldConfig
@@ -66,7 +67,7 @@ from headsculpt.pipelines.contract import (
     variant_stem,
 )
 from headsculpt.pipelines.parametric import ParametricPipeline
-from headsculpt.pipelines.rig import RigOptions, RigPipeline
+from headsculpt.pipelines.rig import RigOptions, RigPipeline, RigResult
 from headsculpt.pipelines.sculpt_presets import SCULPT_PRESETS, SculptPreset
 from headsculpt.prior.head_model import vertex_normals
 from headsculpt.progress import ProgressCallback, no_progress, scaled_progress
@@ -137,6 +138,20 @@ class Prior:
     code: dict[str, Any]
     centre: np.ndarray  # (3,) the head's box centre, prior frame (metres)
     size: float  # its largest side (metres)
+
+    @classmethod
+    def around(cls, mesh: TexturedMesh, landmarks: np.ndarray, code: dict[str, Any]) -> Prior:
+        """The unit frame, box and cameras around a head given in the prior frame (metres):
+        the parametric head for a sculpt, the parent's surface for an edit."""
+        low, high = mesh.vertices.min(0), mesh.vertices.max(0)
+        centre, size = (low + high) / 2.0, float((high - low).max())
+        vertices = (mesh.vertices - centre) / size
+        half = 0.5 * (1.0 + 2.0 * _BOX_PADDING)
+        box = Box((0.0, 0.0, 0.0), (half, half, half))
+        sampler = CameraSampler.around(vertices, CameraSamplerConfig(framing_range=(1.0, 1.2)))
+        unit_landmarks = (np.asarray(landmarks, np.float64) - centre) / size
+        return cls(replace(mesh, vertices=vertices), unit_landmarks, box, sampler, code, centre,
+                   size)  # fmt: skip
 
     def to_unit_frame(self, points: np.ndarray) -> np.ndarray:
         return (np.asarray(points, np.float64) - self.centre) / self.size
@@ -232,18 +247,12 @@ class SculptPipeline:
         # 4. Export: unwrap, bake, rig.
         progress("export", (1 + preset.total_steps) / total)
         texture_size = preset.texture_size or request.texture_size
-        mesh, unwrapped, base_colour = self.bake(dmtet, texture, texture_size, prior)
+        rig_progress = scaled_progress(progress, (1 + preset.total_steps) / total, 1.0)
+        exported = self.export(dmtet, texture, texture_size, prior, rig_progress)
+        mesh, unwrapped, rigged = exported.mesh, exported.unwrapped, exported.rigged
         reconstruction = None
         if teacher.target is not None:  # a reconstruction: say how close it came
             reconstruction = measure_reconstruction(mesh, teacher.target).to_dict()
-        # The prior's landmarks moved onto the sculpted surface: the rig's anchors.
-        surface = TriangleSurface(unwrapped.vertices, unwrapped.triangles)
-        landmarks = surface.closest(prior.to_prior_frame(prior.landmarks)).points
-        rigged = self.rig(
-            InputMesh([_textured_part(unwrapped, base_colour)]),
-            RigOptions(already_in_prior_frame=True, landmarks=landmarks, find_landmarks=False),
-            scaled_progress(progress, (1 + preset.total_steps) / total, 1.0),
-        )  # fmt: skip
         timings["export"] = time.perf_counter() - started - sum(timings.values())
         sidecar = {
             "generator": f"headsculpt {__version__}",
@@ -272,15 +281,8 @@ class SculptPipeline:
         """The parametric head for the text, its landmarks, a box and cameras around it."""
         code = self.parametric.parse(prompt)
         head = self.parametric.from_code(code, prompt, seed)
-        low, high = head.mesh.vertices.min(0), head.mesh.vertices.max(0)
-        centre, size = (low + high) / 2.0, float((high - low).max())
-        vertices = (head.mesh.vertices - centre) / size
-        landmarks = np.asarray(self.parametric.landmarks.positions(head.mesh.vertices)) - centre
-        mesh = replace(head.mesh, vertices=vertices)
-        half = 0.5 * (1.0 + 2.0 * _BOX_PADDING)
-        box = Box((0.0, 0.0, 0.0), (half, half, half))
-        sampler = CameraSampler.around(vertices, CameraSamplerConfig(framing_range=(1.0, 1.2)))
-        return Prior(mesh, landmarks / size, box, sampler, code.to_json(), centre, size)
+        landmarks = self.parametric.landmarks.positions(head.mesh.vertices)
+        return Prior.around(head.mesh, landmarks, code.to_json())
 
     # --- the guidance ---------------------------------------------------------------
     def teacher(self, request: SculptRequest, preset: SculptPreset, prior: Prior) -> Teacher:
@@ -290,6 +292,20 @@ class SculptPipeline:
         return _stable_diffusion_teacher(request, preset, prior, self.parametric)
 
     # --- 2. coarse ------------------------------------------------------------------
+    def coarse_field(self, prior: Prior, preset: SculptPreset) -> DensityField:
+        """A hash-grid density + albedo field whose density is biased by the prior's signed
+        distance: at step 0 its surface is the prior's."""
+        sdf = GridSDF.from_mesh(prior.mesh.vertices, prior.mesh.triangles, prior.box,
+                                _SDF_RESOLUTION)  # fmt: skip
+        encoding = HashGridConfig(levels=preset.hash_levels,
+                                  log2_table_size=preset.hash_log2_table)  # fmt: skip
+        size = 2.0 * max(prior.box.half_extent)
+        return DensityField(
+            DensityFieldConfig(box=prior.box, encoding=encoding, prior_strength=_PRIOR_STRENGTH,
+                               prior_sharpness=1.0 / (_PRIOR_TRANSITION * size)),
+            prior=sdf,
+        )  # fmt: skip
+
     def coarse(
         self,
         prior: Prior,
@@ -298,18 +314,16 @@ class SculptPipeline:
         generator: torch.Generator,
         scratch: Path,
         progress: ProgressCallback,
+        field: DensityField | None = None,
+        steps: int | None = None,
+        stage: str = "coarse",
     ) -> tuple[DensityField, list[float], int]:
-        """Score distillation on the volume-rendered density field."""
-        sdf = GridSDF.from_mesh(prior.mesh.vertices, prior.mesh.triangles, prior.box,
-                                _SDF_RESOLUTION)  # fmt: skip
-        encoding = HashGridConfig(levels=preset.hash_levels,
-                                  log2_table_size=preset.hash_log2_table)  # fmt: skip
+        """Score distillation on the volume-rendered density field: ``steps`` (the
+        preset's coarse steps by default) from ``field`` (default :meth:`coarse_field`),
+        checkpointed as ``<stage>.pt``. The IESD edit runs it from the parent's field."""
+        field = self.coarse_field(prior, preset) if field is None else field
+        steps = preset.coarse_steps if steps is None else steps
         size = 2.0 * max(prior.box.half_extent)
-        field = DensityField(
-            DensityFieldConfig(box=prior.box, encoding=encoding, prior_strength=_PRIOR_STRENGTH,
-                               prior_sharpness=1.0 / (_PRIOR_TRANSITION * size)),
-            prior=sdf,
-        )  # fmt: skip
         occupancy = OccupancyGrid(prior.box, preset.occupancy_resolution)
         # A cell is empty when a sample there would be nearly transparent (alpha < 1 %).
         spacing = size * 3**0.5 / preset.samples_per_ray
@@ -319,15 +333,15 @@ class SculptPipeline:
             box=prior.box, samples_per_ray=preset.samples_per_ray,
             background=_TARGET_BACKGROUND,
         )  # fmt: skip
-        checkpoint = Checkpoint(scratch / "coarse.pt", generator,
+        checkpoint = Checkpoint(scratch / f"{stage}.pt", generator,
                                 field=field, optimizer=optimizer, occupancy=occupancy)  # fmt: skip
         losses, start = checkpoint.restore()
 
         def density_only(points: torch.Tensor) -> torch.Tensor:
             return field(points)[0]
 
-        for step in range(start, preset.coarse_steps):
-            progress("coarse", step / preset.coarse_steps)
+        for step in range(start, steps):
+            progress(stage, step / steps)
             if step % preset.occupancy_every == 0:
                 with torch.no_grad():
                     occupancy.update(density_only, step, threshold=occupied_density,
@@ -353,11 +367,11 @@ class SculptPipeline:
             losses.append(round(float(guided.loss.detach()), 6))
             done = step + 1
             if done % preset.preview_every == 0:  # what the views look like now
-                progress("coarse", done / preset.coarse_steps, _step_image(render.rgb))
-            if done % preset.checkpoint_every == 0 or done == preset.coarse_steps:
+                progress(stage, done / steps, _step_image(render.rgb))
+            if done % preset.checkpoint_every == 0 or done == steps:
                 checkpoint.save(losses, done)
-        progress("coarse", 1.0)
-        return field, _summary(losses), start
+        progress(stage, 1.0)
+        return field, summarise_losses(losses), start
 
     # --- 3. fine --------------------------------------------------------------------
     def fine(
@@ -375,19 +389,42 @@ class SculptPipeline:
             density, DMTetConfig(preset.tet_resolution, prior.box), threshold=SURFACE_DENSITY
         )
         texture = TextureField.create_from(density)
+        losses, start = self.surface_stage(
+            "fine", dmtet, texture, prior, teacher, preset, preset.fine_steps, generator,
+            scratch / "fine.pt", progress,
+        )  # fmt: skip
+        return dmtet, texture, summarise_losses(losses), start
+
+    def surface_stage(
+        self,
+        stage: str,
+        dmtet: DMTet,
+        texture: TextureField,
+        prior: Prior,
+        teacher: Teacher,
+        preset: SculptPreset,
+        steps: int,
+        generator: torch.Generator,
+        checkpoint_path: Path,
+        progress: ProgressCallback,
+    ) -> tuple[list[float], int]:
+        """The fine stage's loop, shared by the sculpt and the IESD edit: ``steps`` of
+        score distillation on the rasterized DMTet surface and its texture field, with
+        checkpoints at ``checkpoint_path`` and step previews. Returns (every step's loss,
+        the step it started from: > 0 when it resumed)."""
         optimizer = torch.optim.Adam([
             {"params": dmtet.parameters(), "lr": preset.fine_lr},
             {"params": texture.parameters(), "lr": preset.texture_lr},
         ])  # fmt: skip
-        checkpoint = Checkpoint(scratch / "fine.pt", generator,
+        checkpoint = Checkpoint(checkpoint_path, generator,
                                 dmtet=dmtet, texture=texture, optimizer=optimizer)  # fmt: skip
         losses, start = checkpoint.restore()
         background = torch.tensor(_TARGET_BACKGROUND)
-        for step in range(start, preset.fine_steps):
-            progress("fine", step / preset.fine_steps)
+        for step in range(start, steps):
+            progress(stage, step / steps)
             vertices, triangles = dmtet.extract_mesh()
             if len(triangles) == 0:
-                raise RuntimeError("the fine stage lost the surface (no triangles left)")
+                raise RuntimeError(f"the {stage} stage lost the surface (no triangles left)")
             views = prior.sampler.sample(preset.fine_views, generator)
             shading = random_shading(step + preset.coarse_steps, generator,
                                      preset.albedo_only_steps)  # fmt: skip
@@ -413,13 +450,34 @@ class SculptPipeline:
             losses.append(round(float(guided.loss.detach()), 6))
             done = step + 1
             if done % preset.preview_every == 0:
-                progress("fine", done / preset.fine_steps, _step_image(render.rgb))
-            if done % preset.checkpoint_every == 0 or done == preset.fine_steps:
+                progress(stage, done / steps, _step_image(render.rgb))
+            if done % preset.checkpoint_every == 0 or done == steps:
                 checkpoint.save(losses, done)
-        progress("fine", 1.0)
-        return dmtet, texture, _summary(losses), start
+        progress(stage, 1.0)
+        return losses, start
 
     # --- 4. export ------------------------------------------------------------------
+    def export(
+        self,
+        dmtet: DMTet,
+        texture: TextureField,
+        texture_size: int,
+        prior: Prior,
+        progress: ProgressCallback = no_progress,
+    ) -> Exported:
+        """Bake, then rig with the prior's landmarks moved onto the surface (the rig's
+        anchors, also written into the GLB so an edit of it finds them again)."""
+        mesh, unwrapped, base_colour = self.bake(dmtet, texture, texture_size, prior)
+        surface = TriangleSurface(unwrapped.vertices, unwrapped.triangles)
+        hits = surface.closest(prior.to_prior_frame(prior.landmarks))
+        rigged = self.rig(
+            InputMesh([_textured_part(unwrapped, base_colour)]),
+            RigOptions(already_in_prior_frame=True, landmarks=hits.points, find_landmarks=False),
+            progress,
+        )  # fmt: skip
+        rigged.glb = with_landmark_anchors(rigged.glb, hits)
+        return Exported(mesh, unwrapped, rigged)
+
     def bake(
         self, dmtet: DMTet, texture: TextureField, size: int, prior: Prior
     ) -> tuple[TexturedMesh, UnwrappedMesh, np.ndarray]:
@@ -436,6 +494,15 @@ class SculptPipeline:
         mesh = TexturedMesh(unwrapped.vertices, normals, unwrapped.uv, unwrapped.triangles,
                             base_colour, roughness)  # fmt: skip
         return mesh, unwrapped, base_colour
+
+
+@dataclass
+class Exported:
+    """A finished head: the baked mesh (prior frame), its unwrapped form and the rig."""
+
+    mesh: TexturedMesh
+    unwrapped: UnwrappedMesh
+    rigged: RigResult
 
 
 class Checkpoint:
@@ -478,19 +545,11 @@ def _reference_teacher(reference: str | None, prior: Prior) -> Teacher:
     if not reference:
         raise ValueError("reference: the reference teacher needs a target GLB (--reference)")
     target = read_head_glb(reference).mesh
-    vertices = torch.from_numpy(prior.to_unit_frame(target.vertices)).float()
-    triangles = torch.from_numpy(target.triangles).long()
-    albedo = albedo_from_texture(
-        torch.from_numpy(target.uv).float(), torch.from_numpy(target.base_color).float() / 255.0
-    )
-    adjacency = EdgeAdjacency.from_triangles(triangles)
-    background = torch.tensor(_TARGET_BACKGROUND)
+    render_target = mesh_renderer(target, prior)
 
     def conditions(views, shading, light, size) -> GuidanceBatch:
-        with torch.no_grad():
-            render = render_mesh(vertices, triangles, [v.camera for v in views], size, albedo,
-                                 background, shading, light, adjacency=adjacency)  # fmt: skip
-        return GuidanceBatch([v.label for v in views], target_images=render.rgb)
+        return GuidanceBatch([v.label for v in views],
+                             target_images=render_target(views, shading, light, size))  # fmt: skip
 
     config = DistillationConfig(timesteps=TimestepSchedule((0.02, 0.98)), weighting="uniform")
     return Teacher(ReferenceGuidance(config), conditions,
@@ -512,19 +571,10 @@ def _stable_diffusion_teacher(
         image_size=preset.guidance_image_size,
     )
     guidance = StableDiffusionGuidance(models, request.prompt, config)
-    vertices = torch.from_numpy(prior.mesh.vertices).float()
-    triangles = torch.from_numpy(prior.mesh.triangles).long()
-    landmarks = torch.from_numpy(prior.landmarks).float()
-    connections = parametric.landmarks.connections
+    draw_landmarks = landmark_drawer(prior, parametric.landmarks.connections)
 
     def conditions(views, shading, light, size) -> GuidanceBatch:
-        drawings = [
-            landmark_condition_image(v.camera, landmarks, vertices, triangles, connections,
-                                     _LANDMARK_SIZE, back_view=v.label == "back")
-            for v in views
-        ]  # fmt: skip
-        images = torch.from_numpy(np.stack(drawings)).permute(0, 3, 1, 2).float() / 255.0
-        return GuidanceBatch([v.label for v in views], landmark_images=images)
+        return GuidanceBatch([v.label for v in views], landmark_images=draw_landmarks(views))
 
     describe = {
         "kind": "sd",
@@ -532,6 +582,48 @@ def _stable_diffusion_teacher(
         "guidance_scale": config.guidance_scale,
     }
     return Teacher(guidance, conditions, describe=describe)
+
+
+def mesh_renderer(
+    mesh: TexturedMesh, prior: Prior
+) -> Callable[[list[SampledView], str, torch.Tensor, int], torch.Tensor]:
+    """Renders (B, 3, size, size) of a textured mesh given in the prior frame, at the
+    student's cameras with its shading and light: what the reference teachers see, and
+    the unedited head IESD's InstructPix2Pix ControlNet sees."""
+    vertices = torch.from_numpy(prior.to_unit_frame(mesh.vertices)).float()
+    triangles = torch.from_numpy(mesh.triangles).long()
+    albedo = albedo_from_texture(
+        torch.from_numpy(mesh.uv).float(), torch.from_numpy(mesh.base_color).float() / 255.0
+    )
+    adjacency = EdgeAdjacency.from_triangles(triangles)
+    background = torch.tensor(_TARGET_BACKGROUND)
+
+    def render(views: list[SampledView], shading: str, light: torch.Tensor, size: int):
+        with torch.no_grad():
+            return render_mesh(vertices, triangles, [v.camera for v in views], size, albedo,
+                               background, shading, light, adjacency=adjacency).rgb  # fmt: skip
+
+    return render
+
+
+def landmark_drawer(
+    prior: Prior, connections: dict[str, np.ndarray]
+) -> Callable[[list[SampledView]], torch.Tensor]:
+    """The landmark ControlNet's drawing (B, 3, 512, 512) of the prior's landmarks for
+    each view; black for back views (they get no landmark control)."""
+    vertices = torch.from_numpy(prior.mesh.vertices).float()
+    triangles = torch.from_numpy(prior.mesh.triangles).long()
+    landmarks = torch.from_numpy(prior.landmarks).float()
+
+    def draw(views: list[SampledView]) -> torch.Tensor:
+        drawings = [
+            landmark_condition_image(v.camera, landmarks, vertices, triangles, connections,
+                                     _LANDMARK_SIZE, back_view=v.label == "back")
+            for v in views
+        ]  # fmt: skip
+        return torch.from_numpy(np.stack(drawings)).permute(0, 3, 1, 2).float() / 255.0
+
+    return draw
 
 
 # --- helpers --------------------------------------------------------------------------
@@ -566,6 +658,29 @@ def _textured_part(mesh: UnwrappedMesh, base_colour: np.ndarray) -> InputPart:
     )
 
 
+def with_landmark_anchors(glb: bytes, hits: SurfaceHits) -> bytes:
+    """``glb`` with the landmarks as surface anchors of its head mesh (the parametric
+    GLB's ``asset.extras.headsculpt.landmarks`` form, which ``read_head_glb`` reads).
+    Only the JSON chunk is rewritten; the binary chunk is kept byte for byte."""
+    (json_length,) = struct.unpack_from("<I", glb, 12)
+    document = json.loads(glb[20 : 20 + json_length])
+    binary = glb[20 + json_length :]
+    head = max(document["meshes"], key=lambda m: len(m.get("extras", {}).get("targetNames", [])))
+    asset = document.setdefault("asset", {})
+    ours = asset.setdefault("extras", {}).setdefault("headsculpt", {})
+    ours["landmarks"] = {
+        head["name"]: {
+            "landmarks": list(range(len(hits.triangle_ids))),
+            "triangles": hits.triangle_ids.tolist(),
+            "barycentric": np.round(hits.barycentric, 6).ravel().tolist(),
+        }
+    }
+    text = json.dumps(document, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 4)  # chunks are 4-byte aligned, JSON padded with spaces
+    header = struct.pack("<4sII", b"glTF", 2, 12 + 8 + len(text) + len(binary))
+    return header + struct.pack("<I4s", len(text), b"JSON") + text + binary
+
+
 def largest_component(vertices: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The connected piece with the most triangles (floaters dropped), vertices reindexed."""
     from scipy.sparse import coo_matrix
@@ -594,7 +709,7 @@ def _step_image(rgb: torch.Tensor):
     return image.resize((image.width * factor, image.height * factor), Image.NEAREST)
 
 
-def _summary(losses: list[float]) -> list[float]:
+def summarise_losses(losses: list[float]) -> list[float]:
     """The loss curve in at most 50 points (the sidecar stays small)."""
     if len(losses) <= 50:
         return losses

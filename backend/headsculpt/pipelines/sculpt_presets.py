@@ -44,11 +44,20 @@ class SculptPreset:
     sparsity_weight: float = 0.001
     guidance_scale: float = 100.0
     guidance_image_size: int = 512  # renders are resized to this before the VAE (SD 1.5)
+    # The IESD edit of a sculpted head (pipelines/sculpt_edit.py): volume steps from the
+    # parent (0: straight to the fine stage, which moves colour and relief, not outlines),
+    # then fine-stage steps.
+    edit_coarse_steps: int = 300
+    edit_steps: int = 100
 
     def __post_init__(self) -> None:
-        for name in ("coarse_steps", "fine_steps", "coarse_size", "fine_size", "tet_resolution"):
+        names = ("coarse_steps", "fine_steps", "edit_steps", "coarse_size", "fine_size",
+                 "tet_resolution")  # fmt: skip
+        for name in names:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive")
+        if self.edit_coarse_steps < 0:
+            raise ValueError("edit_coarse_steps must not be negative")
 
     @property
     def total_steps(self) -> int:
@@ -61,24 +70,26 @@ SCULPT_PRESETS: dict[str, SculptPreset] = {
         hash_levels=12, hash_log2_table=15,
         fine_steps=200, fine_size=96, fine_views=2, tet_resolution=64, texture_size=512,
         albedo_only_steps=1000, checkpoint_every=50, preview_every=100,
-        occupancy_resolution=32, fine_lr=1e-2,
+        occupancy_resolution=32, fine_lr=1e-2, edit_coarse_steps=300, edit_steps=100,
     ),
     "preview": SculptPreset(
         coarse_steps=1000, coarse_size=64, coarse_views=4, samples_per_ray=64,
         hash_levels=16, hash_log2_table=19,
         fine_steps=400, fine_size=256, fine_views=2, tet_resolution=128, texture_size=1024,
-        fine_lr=1e-2,
+        fine_lr=1e-2, edit_coarse_steps=400, edit_steps=200,
     ),
     "standard": SculptPreset(
         coarse_steps=5000, coarse_size=64, coarse_views=4, samples_per_ray=96,
         hash_levels=16, hash_log2_table=19,
         fine_steps=2000, fine_size=512, fine_views=1, tet_resolution=256, texture_size=None,
         albedo_only_steps=1000, preview_every=250,
+        edit_coarse_steps=2000, edit_steps=1000,
     ),
     "high": SculptPreset(
         coarse_steps=7000, coarse_size=64, coarse_views=4, samples_per_ray=128,
         hash_levels=16, hash_log2_table=19,
         fine_steps=3000, fine_size=512, fine_views=2, tet_resolution=256, texture_size=None,
         albedo_only_steps=1000, preview_every=250,
+        edit_coarse_steps=3000, edit_steps=1500,
     ),
 }  # fmt: skip
