@@ -280,6 +280,7 @@ def test_an_edit_of_a_sculpted_head_goes_through_iesd(
     sidecar = json.loads((tmp_path / "child.json").read_text())
     assert sidecar["parent"] == str(parent) and sidecar["edit"]["method"] == "iesd"
     assert sidecar["instruction"] == "make her taller and add a hat"
+    assert sidecar["descriptive_code"] == code  # so an edit of this edit can start from it
     assert "hat" in sidecar["edit"]["not_applied"]
     assert sidecar["guidance"]["kind"] == "reference" and "reconstruction" in sidecar
     child = pygltflib.GLTF2().load(str(tmp_path / "child.glb"))

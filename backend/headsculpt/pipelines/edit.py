@@ -243,7 +243,9 @@ class EditPipeline:
         )
         result = self._sculpt_editor(edit, scratch / "edit", scaled_progress(progress, 0.02, 0.9))
         sidecar = dict(result["sidecar"])
-        sidecar.update(parent=parent.id, instruction=request.instruction)
+        # The parent's code and parent: an edit of this edit starts from the same identity.
+        sidecar.update(parent=parent.id, instruction=request.instruction,
+                       descriptive_code=parent.sidecar["descriptive_code"])  # fmt: skip
         sidecar["edit"] = {**sidecar.get("edit", {}), "not_applied": reading.not_applied}
         outputs.set_code(parent.sidecar["descriptive_code"])
         outputs.write(f"{OUTPUT_STEM}.glb", result["glb"])
