@@ -46,3 +46,12 @@ def test_a_request_keeps_the_fields_its_pipeline_reads_and_drops_the_rest():
     assert request == _Request("a man", 4)
     with pytest.raises(TypeError):
         make_request(_Request, {"seed": 4})  # a field it needs is not silently defaulted
+
+
+def test_a_job_starts_from_the_parents_head_glb_else_its_first_file_of_the_kind():
+    from headsculpt.pipelines.contract import starting_file
+
+    assert starting_file(["head_1.glb", "head.json", "head.glb"]) == "head.glb"
+    assert starting_file(["head.json", "head_2.glb", "head_1.glb"]) == "head_2.glb"
+    assert starting_file(["scan.OBJ", "notes.txt"], (".glb", ".obj")) == "scan.OBJ"
+    assert starting_file(["head.json", "head.png"]) is None

@@ -20,7 +20,7 @@ the pipeline at its next step.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
@@ -91,3 +91,12 @@ def variant_seed(seed: int, index: int) -> int:
 def variant_stem(stem: str, index: int, count: int) -> str:
     """File stem of variant ``index`` (from 0): "head" alone, else "head_1" … "head_N"."""
     return stem if count == 1 else f"{stem}_{index + 1}"
+
+
+def starting_file(names: Iterable[str], suffixes: tuple[str, ...] = (".glb",)) -> str | None:
+    """The parent's file a job starts from: ``head.glb`` when it has one, else the first of
+    ``names`` ending in one of ``suffixes`` (a variant, an upload); None when there is none."""
+    candidates = [n for n in names if n.lower().endswith(suffixes)]
+    if f"{OUTPUT_STEM}.glb" in candidates:
+        return f"{OUTPUT_STEM}.glb"
+    return candidates[0] if candidates else None

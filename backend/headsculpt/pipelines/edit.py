@@ -24,7 +24,7 @@ from typing import Any
 from headsculpt.descriptive_code import DescriptiveCode, Phrase
 from headsculpt.files import png_bytes
 from headsculpt.limits import RequestError
-from headsculpt.pipelines.contract import OUTPUT_STEM, JobOutputs, ParentFiles
+from headsculpt.pipelines.contract import OUTPUT_STEM, JobOutputs, ParentFiles, starting_file
 from headsculpt.pipelines.parametric import (
     PREVIEW_SIZES,
     ParametricConfig,
@@ -80,10 +80,9 @@ class ParentHead:
         if parent is None:
             raise RequestError("parent_id", "an edit needs the head it starts from")
         names = parent.names()
-        glbs = sorted(n for n in names if n.lower().endswith(".glb"))
-        if not glbs:
+        glb = starting_file(sorted(names))
+        if glb is None:
             raise RequestError("parent_id", f"{parent.id} has no GLB to edit")
-        glb = f"{OUTPUT_STEM}.glb" if f"{OUTPUT_STEM}.glb" in glbs else glbs[0]
         sidecar_name = Path(glb).with_suffix(".json").name
         if sidecar_name not in names:
             raise RequestError(

@@ -52,7 +52,7 @@ from headsculpt.export.rig_transfer import (
 from headsculpt.export.surface_query import TriangleSurface
 from headsculpt.files import png_bytes
 from headsculpt.limits import MESH_SUFFIXES
-from headsculpt.pipelines.contract import OUTPUT_STEM, JobOutputs
+from headsculpt.pipelines.contract import OUTPUT_STEM, JobOutputs, starting_file
 from headsculpt.prior.head_fit import FitConfig, fit_head, part_vertex_mask
 from headsculpt.prior.head_model import HeadMesh, HeadModel, HeadParameters, load_head_model
 from headsculpt.prior.landmarks import LandmarkEmbedding
@@ -259,11 +259,9 @@ class RigPipeline:
         """A job: the parent's mesh → head.glb (rigged), head.json (the fit report), head.png."""
         if outputs.parent is None:
             raise ValueError("parent_id: a rig job needs the mesh to rig (an upload or a head)")
-        names = outputs.parent.names()
-        meshes = [n for n in names if n.lower().endswith(MESH_SUFFIXES)]
-        if not meshes:
+        name = starting_file(outputs.parent.names(), MESH_SUFFIXES)
+        if name is None:
             raise ValueError(f"parent_id: the parent {outputs.parent.id} holds no mesh")
-        name = f"{OUTPUT_STEM}.glb" if f"{OUTPUT_STEM}.glb" in meshes else meshes[0]
         local = outputs.scratch / name  # readers want a file (and a suffix)
         local.write_bytes(outputs.parent.read(name))
         mesh = read_mesh(local)

@@ -63,6 +63,7 @@ from headsculpt.pipelines.contract import (
     OUTPUT_STEM,
     JobOutputs,
     default_seed,
+    starting_file,
     variant_seed,
     variant_stem,
 )
@@ -631,10 +632,9 @@ def _parent_glb(outputs: JobOutputs) -> Path:
     """The parent job's GLB, copied into the scratch folder for the reference teacher."""
     if outputs.parent is None:
         raise RequestError("parent_id", "reference guidance needs a parent job with a GLB")
-    names = [n for n in outputs.parent.names() if n.lower().endswith(".glb")]
-    if not names:
+    name = starting_file(outputs.parent.names())
+    if name is None:
         raise RequestError("parent_id", f"job {outputs.parent.id} has no GLB to rebuild")
-    name = f"{OUTPUT_STEM}.glb" if f"{OUTPUT_STEM}.glb" in names else names[0]
     path = Path(outputs.scratch) / "reference.glb"
     path.write_bytes(outputs.parent.read(name))
     return path

@@ -53,6 +53,7 @@ from headsculpt.guidance.score_distillation import GuidanceBatch, TimestepSchedu
 from headsculpt.guidance.sources import MissingWeightsError
 from headsculpt.pipelines.sculpt import (
     GUIDANCES,
+    REQUIRED_SLOTS,
     SURFACE_DENSITY,
     Prior,
     SculptPipeline,
@@ -66,7 +67,7 @@ from headsculpt.progress import ProgressCallback, no_progress, scaled_progress
 from headsculpt.render.preview import TexturedMesh
 from headsculpt.render.rasterizer import sample_texture
 
-EDIT_SLOTS = ("base_model", "landmark_controlnet", "edit_controlnet")  # + back_view_embedding
+EDIT_SLOTS = (*REQUIRED_SLOTS, "edit_controlnet")  # + back_view_embedding, optional
 COARSE_STAGE, FINE_STAGE = "edit-coarse", "edit-fine"  # progress stages and checkpoint names
 _SDF_MAX_RESOLUTION = 129  # the parent's distance grid: the tet grid's vertices up to 128³ cells
 _SDF_SPAN_CELLS = 1.0  # the DMTet SDF's ±1 is this many tet cells from the parent's surface
