@@ -1,4 +1,4 @@
-"""Every attribute of the descriptive code changes the head (shape or skin)."""
+"""Every attribute of the descriptive code changes the head (shape, skin or hair)."""
 
 from dataclasses import asdict
 
@@ -7,6 +7,7 @@ import pytest
 
 from headsculpt.descriptive_code import CATEGORICAL_ATTRIBUTES, SCALAR_ATTRIBUTES, DescriptiveCode
 from headsculpt.prior.code_mapping import head_parameters
+from headsculpt.prior.hair_choices import hair_choices
 from headsculpt.texture.skin_parameters import SkinParameters
 
 BASE = {"age": 40.0, "ancestry": {"caucasian": 1.0}, "gender": 1.0}
@@ -15,8 +16,10 @@ BASE = {"age": 40.0, "ancestry": {"caucasian": 1.0}, "gender": 1.0}
 def _outputs(attributes):
     code = DescriptiveCode(attributes={**BASE, **attributes})
     shape = head_parameters(code, np.random.default_rng(0))
-    skin = SkinParameters.from_code(code, np.random.default_rng(0))
-    return asdict(shape), asdict(skin)
+    hair = hair_choices(code, np.random.default_rng(0))
+    skin = SkinParameters.from_code(DescriptiveCode({**code.attributes, **hair}),
+                                    np.random.default_rng(0))  # fmt: skip
+    return asdict(shape), asdict(skin), hair
 
 
 @pytest.mark.parametrize("name", SCALAR_ATTRIBUTES)

@@ -60,7 +60,8 @@ def test_relative_changes_move_the_named_attribute_the_named_way(
     [
         ("make him 80", {"age": 80.0}), ("she should be twenty-five", {"age": 25.0}),
         ("brown eyes", {"eyes.color": "brown"}), ("make her smile", {"expression": "smile"}),
-        ("shave off the beard", {"beard": -1.0}), ("give him a beard", {"beard": 0.6}),
+        ("shave off the beard", {"beard": -1.0, "facial_hair.style": "none"}),
+        ("give him a beard", {"beard": 0.6, "facial_hair.style": "full_beard"}),
         ("remove the freckles", {"skin.freckles": -0.6}),
     ],
 )  # fmt: skip

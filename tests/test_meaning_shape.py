@@ -208,10 +208,11 @@ MEASURES: dict[str, tuple[str, Measure]] = {
 # attributes that only paint (or paint as well as shape).
 SPECIAL = {"chin.cleft", "ears.pointed", "muscle"}
 PAINTED = {"eyebrows.thickness", "skin.tone", "skin.freckles", "skin.wrinkles", "beard"}
+HAIR = {"hair.length"}  # tests/test_parametric_hair.py: longer hair reaches lower
 
 
 def test_every_attribute_has_a_meaning_test():
-    assert set(SCALAR_ATTRIBUTES) == set(MEASURES) | SPECIAL | PAINTED
+    assert set(SCALAR_ATTRIBUTES) == set(MEASURES) | SPECIAL | PAINTED | HAIR
 
 
 def _measure(probe: ShapeProbe, name: str, value: float) -> np.ndarray:

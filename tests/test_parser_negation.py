@@ -30,7 +30,7 @@ from headsculpt.texture.skin_parameters import IRIS_COLOURS, SkinParameters
         ("not very wide nose", {"nose.width": -NEGATED_STRENGTH}),
         ("thin lips", {"lips.thickness": -PLAIN}),
         ("a big nose that is not long", {"nose.size": PLAIN, "nose.length": -NEGATED_STRENGTH}),
-        ("no beard", {"beard": -1.0}),
+        ("no beard", {"beard": -1.0, "facial_hair.style": "none"}),
         ("no freckles", {"skin.freckles": -PLAIN}),
         ("without wrinkles", {"skin.wrinkles": -PLAIN}),
         ("not young", {"age": 50.0}),
@@ -106,7 +106,12 @@ def test_negated_colour_leaves_the_default_colour(description_parser):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("he is not bearded", {"beard": -1.0, "gender": 0.6}),
+        ("he is not bearded", {"beard": -1.0, "gender": 0.6, "facial_hair.style": "none"}),
+        (
+            "a man without a moustache",
+            {"beard": -1.0, "gender": 0.9, "facial_hair.style": "none"},
+        ),  # fmt: skip
+        ("a man who is not clean-shaven", {"beard": 0.35, "gender": 0.9}),
         ("a face that is not freckled", {"skin.freckles": -PLAIN}),
         ("skin that is not wrinkled", {"skin.wrinkles": -PLAIN}),
     ],
@@ -154,10 +159,10 @@ def test_compounds_read_as_descriptor_and_region(description_parser):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("a man with a beard", {"gender": 0.9, "beard": PLAIN}),  # a named feature: PLAIN
+        ("a man with a beard", {"gender": 0.9, "beard": PLAIN, "facial_hair.style": "full_beard"}),
         ("freckles", {"skin.freckles": PLAIN}),
         ("a man with many freckles", {"gender": 0.9, "skin.freckles": 0.9}),  # not PLAIN again
-        ("a thick beard", {"beard": 0.9}),
+        ("a thick beard", {"beard": 0.9, "facial_hair.style": "full_beard"}),
         ("no bags under his eyes", {"eyes.bags": -PLAIN}),
         ("a big-nose man", {"nose.size": PLAIN, "gender": 0.9}),  # compound on a region noun
         ("a wide-mouth man", {"mouth.width": PLAIN, "gender": 0.9}),

@@ -42,6 +42,27 @@ def test_nearer_surface_wins():
     assert image[0, 0] == -1.0  # nothing covers the corner
 
 
+def test_a_fragment_test_shows_what_lies_behind_what_it_discards():
+    """An alpha test (hair cards): the near square's left half is cut away."""
+    far, tri = _square(0.5, half=0.8)
+    near, _ = _square(-0.5, half=0.5)
+    positions, triangles = torch.cat([far, near]), torch.cat([tri, tri + 4])
+    x = positions[:, 0]
+
+    def keep(triangle_ids, barycentric):
+        inside = (barycentric[..., None] * x[triangles[triangle_ids]][..., None]).sum(1)[:, 0]
+        return (triangle_ids < 2) | (inside > 0.0)  # the near square only where x > 0
+
+    raster = rasterize(positions, triangles, 32, 32, keep=keep)
+    image = raster.to_image(raster.triangle_ids[:, None].float(), background=-1.0)[..., 0]
+    # The near square covers columns 8–23: its right half stays, its left half is gone.
+    assert image[16, 17:23].min() >= 2.0 and image[8:24, 20].min() >= 2.0
+    assert image[16, 9:16].max() <= 1.0 and image[8:24, 12].max() <= 1.0
+    assert image[16, 26] in (0.0, 1.0)  # beyond it: the far square, as without a test
+    with pytest.raises(ValueError, match="torch rasterizer"):
+        rasterize(positions, triangles, 8, 8, keep=keep, backend="nvdiffrast")
+
+
 def test_interpolation_is_linear_on_screen_for_constant_w():
     positions, triangles = _square(0.0, half=1.0)
     raster = rasterize(positions, triangles, 16, 16)

@@ -24,15 +24,31 @@ SCALAR_ATTRIBUTES: tuple[str, ...] = (
     "cheeks.fullness", "cheekbones.prominence",
     "chin.length", "chin.width", "chin.prominence", "chin.cleft",
     "jaw.width", "ears.size", "ears.protrusion", "ears.pointed", "neck.thickness",
-    "skin.tone", "skin.freckles", "skin.wrinkles", "beard",
+    "skin.tone", "skin.freckles", "skin.wrinkles", "beard", "hair.length",
 )  # fmt: skip
 
 ANCESTRIES: tuple[str, ...] = ("african", "asian", "caucasian")
 
+# Hair (issue 17): styles of scalp hair, facial hair, and the colours each may take.
+HAIR_STYLES: tuple[str, ...] = (
+    "bald", "buzz", "short", "side_part", "bob", "long_straight", "long_wavy", "curly",
+    "ponytail", "bun", "afro", "receding",
+)  # fmt: skip
+FACIAL_HAIR_STYLES: tuple[str, ...] = (
+    "none", "stubble", "moustache", "goatee", "short_beard", "full_beard",
+)  # fmt: skip
+NATURAL_HAIR_COLOURS: tuple[str, ...] = ("black", "brown", "auburn", "red", "blond", "gray",
+                                         "white")  # fmt: skip
+DYED_HAIR_COLOURS: tuple[str, ...] = ("platinum", "blue", "pink", "green", "purple")
+
 CATEGORICAL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "face.shape": ("oval", "round", "square", "long", "heart", "diamond", "triangle"),
     "eyes.color": ("brown", "blue", "green", "gray", "hazel", "amber"),
-    "eyebrows.color": ("black", "brown", "blond", "red", "gray", "white"),
+    "eyebrows.color": NATURAL_HAIR_COLOURS,
+    "hair.style": HAIR_STYLES,
+    "hair.color": NATURAL_HAIR_COLOURS + DYED_HAIR_COLOURS,
+    "facial_hair.style": FACIAL_HAIR_STYLES,
+    "facial_hair.color": NATURAL_HAIR_COLOURS,
     "expression": (
         "neutral", "smile", "laugh", "frown", "sad", "angry", "surprised", "disgust", "fear",
     ),

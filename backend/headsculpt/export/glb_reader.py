@@ -22,7 +22,7 @@ from scipy.spatial.transform import Rotation
 from headsculpt.export.glb import PRIOR_TO_GLTF
 from headsculpt.prior.head_model import vertex_normals
 from headsculpt.prior.landmarks import LANDMARK_COUNT
-from headsculpt.render.preview import TexturedMesh
+from headsculpt.render.preview import TexturedMesh, merge_meshes
 
 _COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
 _DTYPES = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32,
@@ -153,15 +153,17 @@ class _Reader:
         """Base colour (sRGB) and roughness images; 1×1 ones for flat factors."""
         if index is None:
             return np.full((1, 1, 3), 204, np.uint8), np.full((1, 1), 153, np.uint8)
-        pbr = self.gltf.materials[index].pbrMetallicRoughness or gl.PbrMetallicRoughness()
+        material = self.gltf.materials[index]
+        pbr = material.pbrMetallicRoughness or gl.PbrMetallicRoughness()
+        alpha_tested = material.alphaMode in ("MASK", "BLEND")  # hair cards: keep the alpha
         factor = np.asarray(pbr.baseColorFactor or [1.0, 1.0, 1.0, 1.0])[:3]
         if pbr.baseColorTexture is None:
             srgb = np.clip(factor, 0, 1) ** (1 / 2.2)
             base = (srgb * 255 + 0.5).astype(np.uint8)[None, None]
         else:
-            base = self.image(pbr.baseColorTexture.index)
+            base = self.image(pbr.baseColorTexture.index, "RGBA" if alpha_tested else "RGB")
             if not np.allclose(factor, 1.0):
-                base = (base * factor).astype(np.uint8)
+                base[..., :3] = (base[..., :3] * factor).astype(np.uint8)
         rough_factor = 1.0 if pbr.roughnessFactor is None else float(pbr.roughnessFactor)
         if pbr.metallicRoughnessTexture is None:
             roughness = np.full((1, 1), int(rough_factor * 255), np.uint8)
@@ -170,7 +172,7 @@ class _Reader:
             roughness = (green * rough_factor).astype(np.uint8)
         return base, roughness
 
-    def image(self, texture_index: int) -> np.ndarray:
+    def image(self, texture_index: int, mode: str = "RGB") -> np.ndarray:
         image = self.gltf.images[self.gltf.textures[texture_index].source]
         if image.bufferView is None:
             raise GlbReadError("a texture refers to an external image; embed it in the GLB")
@@ -178,7 +180,7 @@ class _Reader:
         start = view.byteOffset or 0
         data = self.blob[start : start + view.byteLength]
         try:
-            return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+            return np.array(Image.open(io.BytesIO(data)).convert(mode))
         except (OSError, ValueError) as error:  # PIL: truncated or not an image
             raise GlbReadError(f"image {image.bufferView} cannot be decoded ({error})") from None
 
@@ -209,31 +211,12 @@ def _local_matrix(node: gl.Node) -> np.ndarray:
 
 def _merge(pieces: list[_Piece]) -> TexturedMesh:
     """One mesh; textures side by side in one atlas (each resized to one height)."""
-    tiles, rough_tiles, offsets, x = [], [], [], 0
-    for piece in pieces:
-        height, width = piece.texture.shape[:2]
-        size = (max(1, round(width * _ATLAS_HEIGHT / height)), _ATLAS_HEIGHT)
-        tiles.append(np.asarray(Image.fromarray(piece.texture).resize(size, Image.BILINEAR)))
-        rough_tiles.append(np.asarray(Image.fromarray(piece.roughness).resize(size)))
-        offsets.append((x, size[0]))
-        x += size[0]
-    atlas = np.concatenate(tiles, axis=1)
-    roughness = np.concatenate(rough_tiles, axis=1)
-    vertices, normals, uvs, triangles, base = [], [], [], [], 0
-    for piece, (start, width) in zip(pieces, offsets, strict=True):
-        uv = np.clip(piece.uv, 0.0, 1.0)  # the atlas has no room to repeat a texture
-        uvs.append(np.stack([(start + uv[:, 0] * width) / x, uv[:, 1]], axis=1))
-        vertices.append(piece.vertices)
-        normals.append(piece.normals)
-        triangles.append(piece.triangles + base)
-        base += len(piece.vertices)
-    return TexturedMesh(
-        np.concatenate(vertices),
-        np.concatenate(normals),
-        np.concatenate(uvs).astype(np.float32),
-        np.concatenate(triangles).astype(np.int64),
-        atlas,
-        roughness,
+    return merge_meshes(
+        [
+            TexturedMesh(p.vertices, p.normals, p.uv, p.triangles, p.texture, p.roughness)
+            for p in pieces
+        ],  # fmt: skip
+        atlas_height=_ATLAS_HEIGHT,
     )
 
 

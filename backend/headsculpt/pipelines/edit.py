@@ -33,6 +33,7 @@ from headsculpt.pipelines.parametric import (
 )
 from headsculpt.progress import ProgressCallback, no_progress, scaled_progress
 from headsculpt.text.instruction import EditReading, InstructionReader, apply_changes
+from headsculpt.texture.skin_parameters import GREYING_AGES
 
 # What the sculpt edit's presets are (the registry lists the same names).
 SCULPT_EDIT_PRESETS = ("test", "preview", "standard", "high")
@@ -40,10 +41,14 @@ SCULPT_EDIT_PRESETS = ("test", "preview", "standard", "high")
 # them, unless the edit moves what they are (ancestry: the skin tone it implies).
 _PINNED_APPEARANCE = {
     "skin.tone": ("skin.tone", "ancestry"),
-    "eyebrows.color": ("eyebrows.color",),
+    "eyebrows.color": ("eyebrows.color", "hair.color"),
     "eyes.color": ("eyes.color",),
+    "hair.color": ("hair.color",),
+    "facial_hair.color": ("facial_hair.color",),
+    # Drawn for the person's gender and age: an age edit keeps the hairstyle.
+    "hair.style": ("hair.style", "hair.length"),
+    "facial_hair.style": ("facial_hair.style", "beard"),
 }
-_GREY_AGE = 65.0  # the painter greys unstated brows above this age
 
 
 @dataclass
@@ -148,8 +153,8 @@ class EditPipeline:
         for name, sources in _PINNED_APPEARANCE.items():
             if name in attributes or moved & set(sources):
                 continue
-            if name == "eyebrows.color" and "age" in changed and _greys(resolved, attributes):
-                continue  # crossing the greying age re-derives the brows
+            if "age" in changed and _greys(name, resolved, attributes):
+                continue  # crossing the greying age re-derives the colour
             attributes[name] = resolved[name]
         was = before.scalar("gender")
         if "gender" in changed and was is not None and (attributes["gender"] > 0) == (was > 0):
@@ -262,9 +267,10 @@ def _parametric_config(sidecar: dict[str, Any], texture_size: int | None = None)
     return ParametricConfig(**kwargs)
 
 
-def _greys(resolved: dict[str, Any], child: dict[str, Any]) -> bool:
-    """Whether the age edit crosses the age above which the painter greys the brows."""
-    return (float(resolved["age"]) > _GREY_AGE) != (float(child["age"]) > _GREY_AGE)
+def _greys(name: str, resolved: dict[str, Any], child: dict[str, Any]) -> bool:
+    """Whether the age edit crosses the age above which the painter greys colour ``name``."""
+    age = GREYING_AGES.get(name)
+    return age is not None and (float(resolved["age"]) > age) != (float(child["age"]) > age)
 
 
 class SculptedEditPipeline(EditPipeline):

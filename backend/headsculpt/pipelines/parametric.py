@@ -33,8 +33,20 @@ from headsculpt.pipelines.contract import (
     variant_seed,
     variant_stem,
 )
-from headsculpt.prior.code_mapping import DEFAULT_VARIATION, head_parameters, scalar_values
-from headsculpt.prior.head_model import PART_NAMES, HeadMesh, HeadModel, load_head_model
+from headsculpt.prior.code_mapping import (
+    DEFAULT_VARIATION,
+    PHENOTYPE_MAP,
+    head_parameters,
+    scalar_values,
+)
+from headsculpt.prior.hair_choices import HAIR_ATTRIBUTES, hair_choices
+from headsculpt.prior.head_model import (
+    PART_NAMES,
+    HeadMesh,
+    HeadModel,
+    HeadParameters,
+    load_head_model,
+)
 from headsculpt.prior.landmarks import LandmarkEmbedding
 from headsculpt.progress import ProgressCallback, no_progress, scaled_progress
 from headsculpt.render.preview import TexturedMesh, render_preview
@@ -197,6 +209,8 @@ class ParametricPipeline:
         progress("shape", 0.2)
         shape_parameters = head_parameters(identity, rng, config.variation)
         mesh = self.head(shape_parameters)
+        gender = _code_gender(shape_parameters)
+        identity = _with_hair(identity, gender, seed)
 
         # First use of a texture size prepares its texture space (reported as 0.2–0.4).
         maps, noise = self.texture_space(config.texture_size, scaled_progress(progress, 0.2, 0.4))
@@ -223,7 +237,11 @@ class ParametricPipeline:
             code=code,
             glb=glb,
             mesh=preview_mesh,
-            parameters={"head": asdict(shape_parameters), "skin": asdict(skin)},
+            parameters={
+                "head": asdict(shape_parameters),
+                "skin": asdict(skin),
+                "hair": {n: identity.attributes[n] for n in HAIR_ATTRIBUTES},
+            },  # fmt: skip
         )
 
     def run(
@@ -262,7 +280,9 @@ class ParametricPipeline:
         identity = _with_sampled_identity(code, rng)
         values: dict[str, Any] = dict(scalar_values(identity, rng, config.variation))
         values.update(age=identity.attributes["age"], ancestry=identity.attributes["ancestry"])
-        values.update(appearance_choices(identity, rng))
+        hair = _with_hair(identity, values["gender"], seed)
+        values.update(appearance_choices(hair, rng))
+        values.update({name: hair.attributes[name] for name in HAIR_ATTRIBUTES})
         # Read only by the painter, which takes "unstated" as none (a man: a little shadow).
         masculine = max(code.scalar("gender") or 0.0, 0.0)
         unstated_paint = {"beard": 0.5 * masculine - 1.0, "skin.freckles": 0.0,
@@ -331,6 +351,26 @@ def _check_seed(seed: int) -> None:
     low, high = SEED_RANGE
     if not low <= seed < high:
         raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+
+
+# The hair draws use a stream of their own, so adding them moved no other draw.
+_HAIR_STREAM = 0x4A12
+
+
+def _code_gender(parameters: HeadParameters) -> float:
+    """The code's gender (+1 masculine) of the head ``parameters`` describe, drawn or not."""
+    _, centre, half = PHENOTYPE_MAP["gender"]
+    return float(np.clip((parameters.phenotypes["gender"] - centre) / half, -1.0, 1.0))
+
+
+def _with_hair(identity: DescriptiveCode, gender: float, seed: int) -> DescriptiveCode:
+    """The identity with its hair decided (stated or drawn for who the head is), so the
+    painter and the hair geometry agree on it."""
+    who = DescriptiveCode(attributes={**identity.attributes, "gender": gender})
+    hair = hair_choices(who, np.random.default_rng([seed, _HAIR_STREAM]))
+    return DescriptiveCode(attributes={**identity.attributes, **hair},
+                           abstract=identity.abstract, ignored=identity.ignored,
+                           phrases=identity.phrases)  # fmt: skip
 
 
 def _with_sampled_identity(code: DescriptiveCode, rng: np.random.Generator) -> DescriptiveCode:

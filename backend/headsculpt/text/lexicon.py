@@ -44,8 +44,29 @@ REGION_NOUNS: dict[str, tuple[str, ...]] = {
     "ears": ("ears", "ear", "earlobes"),
     "neck": ("neck", "throat"),
     "skin": ("skin", "complexion", "skin tone", "skintone"),
-    "beard": ("beard", "facial hair", "moustache", "mustache", "goatee", "whiskers"),
-    "hair": ("hair", "hairs", "locks", "curls"),
+    "beard": ("beard", "beards", "facial hair", "whiskers", "full beard"),
+    "moustache": ("moustache", "mustache", "moustaches", "mustaches", "handlebar moustache",
+                  "handlebar mustache", "pencil moustache", "pencil mustache", "walrus moustache",
+                  "walrus mustache", "tache", "mustachio"),
+    "goatee": ("goatee", "goatees", "chin beard", "soul patch", "van dyke", "billy-goat beard",
+               "billy goat beard", "circle beard"),
+    "stubble": ("stubble", "five o'clock shadow", "beard stubble", "designer stubble"),
+    "hair": ("hair", "hairs", "locks", "hairstyle", "hairdo", "haircut", "mane", "tresses",
+             "head of hair", "mop", "mop of hair"),
+    # Hairstyles named by a noun: naming one states the style ("a ponytail").
+    "curls": ("curls", "ringlets", "coils", "corkscrew curls"),
+    "ponytail": ("ponytail", "pony tail", "ponytails", "pigtail", "pigtails"),
+    "bun": ("bun", "hair bun", "top knot", "topknot", "chignon", "updo", "man bun", "knot"),
+    "waves": ("waves", "beach waves", "loose waves"),
+    "parting": ("side part", "side parting", "parting", "hard part", "side-part", "comb-over",
+                "combover"),
+    "short_cut": ("short back and sides", "pixie cut", "pixie", "undercut", "crop",
+                  "short crop", "quiff", "fade", "caesar cut"),
+    "afro": ("afro", "fro"),
+    "bob": ("bob", "bob cut", "pageboy", "bobbed hair"),
+    "crop": ("buzz cut", "buzzcut", "crew cut", "crewcut", "buzz", "flat top", "flattop",
+             "military cut", "skinhead", "clipper cut", "induction cut"),
+    "hairline": ("hairline", "hair line"),
     # Things the face has more or less of: named alone they say "some" ("freckles").
     "freckles": ("freckles", "freckle", "sunspots", "sun spots"),
     "wrinkles": ("wrinkles", "wrinkle", "lines", "creases", "crow's feet", "laugh lines",
@@ -59,7 +80,8 @@ COMPOUND_STEMS: dict[str, str] = {
     "faced": "face", "headed": "head", "browed": "eyebrows", "eyed": "eyes", "nosed": "nose",
     "mouthed": "mouth", "lipped": "lips", "cheeked": "cheeks", "chinned": "chin",
     "jawed": "jaw", "eared": "ears", "necked": "neck", "skinned": "skin", "haired": "hair",
-    "bearded": "beard", "lidded": "eyes", "boned": "cheekbones",
+    "bearded": "beard", "lidded": "eyes", "boned": "cheekbones", "moustached": "moustache",
+    "mustached": "moustache", "goateed": "goatee", "stubbled": "stubble",
 }  # fmt: skip
 
 _EYE_COLOURS: dict[str, str] = {
@@ -72,13 +94,34 @@ _EYE_COLOURS: dict[str, str] = {
 }  # fmt: skip
 
 _HAIR_COLOURS: dict[str, str] = {
-    "black": "black", "jet black": "black", "dark": "black", "raven": "black",
-    "brown": "brown", "dark brown": "brown", "brunette": "brown", "chestnut": "brown",
-    "light brown": "brown", "blond": "blond", "blonde": "blond", "fair": "blond",
-    "golden": "blond", "platinum": "blond", "sandy": "blond", "flaxen": "blond",
-    "red": "red", "ginger": "red", "auburn": "red", "copper": "red", "strawberry blond": "red",
-    "gray": "gray", "grey": "gray", "silver": "gray", "graying": "gray", "greying": "gray",
-    "salt and pepper": "gray", "white": "white", "snow white": "white", "snowy": "white",
+    "black": "black", "jet black": "black", "jet-black": "black", "dark": "black",
+    "raven": "black", "brown": "brown", "dark brown": "brown", "brunette": "brown",
+    "chestnut": "brown", "light brown": "brown", "mousy": "brown", "mousey": "brown",
+    "mousy brown": "brown", "chocolate": "brown", "blond": "blond", "blonde": "blond",
+    "fair": "blond", "golden": "blond", "sandy": "blond", "flaxen": "blond",
+    "honey": "blond", "dirty blond": "blond", "dirty blonde": "blond", "ash blond": "blond",
+    "red": "red", "ginger": "red", "copper": "red", "strawberry blond": "red",
+    "strawberry blonde": "red", "fiery": "red", "fiery red": "red", "carrot": "red",
+    "flame": "red", "auburn": "auburn", "russet": "auburn", "mahogany": "auburn",
+    "titian": "auburn", "gray": "gray", "grey": "gray", "silver": "gray", "graying": "gray",
+    "greying": "gray", "salt and pepper": "gray", "salt-and-pepper": "gray",
+    "grizzled": "gray", "silvery": "gray", "steel grey": "gray", "iron grey": "gray",
+    "white": "white", "snow white": "white", "snow-white": "white", "snowy": "white",
+    "pure white": "white", "stark white": "white", "platinum": "blond", "bleached": "blond",
+    "reddish-brown": "auburn", "reddish brown": "auburn", "coppery": "auburn",
+    "coppery-brown": "auburn", "copper-brown": "auburn", "blue-black": "black",
+    "steel-grey": "gray", "steel-gray": "gray", "iron-grey": "gray", "ash grey": "gray",
+}  # fmt: skip
+# Colours only scalp hair takes (dyed): the brows and beard keep a natural one.
+_DYED_COLOURS: dict[str, str] = {
+    "platinum": "platinum", "platinum blond": "platinum", "platinum blonde": "platinum",
+    "bleached": "platinum", "bleached blond": "platinum", "bleached blonde": "platinum",
+    "icy": "platinum", "blue": "blue", "electric blue": "blue", "teal": "blue",
+    "turquoise": "blue", "navy": "blue", "pink": "pink", "hot pink": "pink",
+    "bubblegum": "pink", "bubblegum pink": "pink", "pastel pink": "pink", "magenta": "pink",
+    "rose": "pink", "green": "green", "neon green": "green", "emerald": "green",
+    "lime": "green", "lime green": "green", "purple": "purple", "violet": "purple",
+    "lilac": "purple", "lavender": "purple", "plum": "purple",
 }  # fmt: skip
 
 
@@ -102,7 +145,19 @@ def _merged(*tables: dict[str, Values]) -> dict[str, Values]:
 
 # Region nouns that on their own already state an attribute ("a beard", "freckles").
 REGION_PRESENCE: dict[str, Values] = {
-    "beard": {"beard": PLAIN},
+    "beard": {"beard": PLAIN, "facial_hair.style": "full_beard"},
+    "moustache": {"beard": PLAIN, "facial_hair.style": "moustache"},
+    "goatee": {"beard": PLAIN, "facial_hair.style": "goatee"},
+    "stubble": {"beard": -0.3, "facial_hair.style": "stubble"},
+    "curls": {"hair.style": "curly"},
+    "ponytail": {"hair.style": "ponytail"},
+    "bun": {"hair.style": "bun"},
+    "afro": {"hair.style": "afro"},
+    "bob": {"hair.style": "bob"},
+    "crop": {"hair.style": "buzz"},
+    "waves": {"hair.style": "long_wavy"},
+    "parting": {"hair.style": "side_part"},
+    "short_cut": {"hair.style": "short"},
     "freckles": {"skin.freckles": PLAIN},
     "wrinkles": {"skin.wrinkles": PLAIN},
     "bags": {"eyes.bags": PLAIN},
@@ -112,7 +167,11 @@ REGION_PRESENCE: dict[str, Values] = {
 # Region nouns that, negated, mean the feature is missing ("no eyebrows", "without a beard").
 REGION_ABSENCE: dict[str, Values] = {
     "eyebrows": {"eyebrows.thickness": -1.0},
-    "beard": {"beard": -1.0},
+    "beard": {"beard": -1.0, "facial_hair.style": "none"},
+    "moustache": {"beard": -1.0, "facial_hair.style": "none"},
+    "goatee": {"beard": -1.0, "facial_hair.style": "none"},
+    "stubble": {"beard": -1.0, "facial_hair.style": "none"},
+    "hair": {"hair.style": "bald"},
     "freckles": {"skin.freckles": -PLAIN},
     "wrinkles": {"skin.wrinkles": -PLAIN},
     "bags": {"eyes.bags": -PLAIN},
@@ -129,6 +188,60 @@ def _amounts(attribute: str) -> dict[str, Values]:
         **_same({attribute: 0.3}, "fine", "faint", "light", "few", "a few", "slight",
                 "small", "subtle", "little", "scattered", "sparse", "minor", "soft"),
     }  # fmt: skip
+
+
+def _styled(
+    style: str, table: dict[str, Values], key: str = "facial_hair.style", noun_wins: bool = False
+) -> dict[str, Values]:
+    """Every descriptor of a region that names a style also states it ("a thick
+    moustache" is a moustache). A descriptor naming a style of its own keeps it ("a short
+    beard") unless ``noun_wins`` ("a sleek bob" is a bob)."""
+    if noun_wins:
+        return {word: {**values, key: style} for word, values in table.items()}
+    return {word: {key: style, **values} for word, values in table.items()}  # fmt: skip
+
+
+def _facial_hair_descriptors() -> dict[str, Values]:
+    """How big a moustache or goatee is, and its colour."""
+    return _merged(
+        _same({"beard": STRONG}, "thick", "bushy", "big", "heavy", "full", "huge",
+              "handlebar", "walrus", "drooping", "droopy", "luxuriant", "curled", "waxed"),
+        _same({"beard": PLAIN}, "thin", "neat", "trimmed", "small", "pencil", "pencil-thin",
+              "short", "little", "wispy", "tidy", "pointed", "pointy"),
+        _colour_entries(_HAIR_COLOURS, "facial_hair.color"),
+    )  # fmt: skip
+
+
+def _scalp_hair_descriptors() -> dict[str, Values]:
+    """Length, style words and colour (natural or dyed) of the hair on the head."""
+    return _merged(
+        _same({"hair.length": STRONG}, "long", "waist-length", "flowing", "very long",
+              "hip-length", "lengthy"),
+        _same({"hair.length": PLAIN}, "shoulder-length", "shoulder length", "medium-length",
+              "medium length", "chin-length", "collar-length", "mid-length"),
+        _same({"hair.length": -PLAIN}, "short", "cropped", "close-cut",
+              "short-cut", "trimmed"),
+        _same({"hair.style": "buzz"}, "buzzed", "buzz-cut", "shaved", "shaven", "crew-cut",
+              "close-cropped", "closely cropped", "clipped", "shorn", "military"),
+        _same({"hair.style": "curly"}, "curly", "frizzy", "kinky", "coily", "permed",
+              "tightly curled", "ringleted", "corkscrew"),
+        _same({"hair.style": "long_wavy"}, "wavy", "tousled", "windswept", "beachy",
+              "loose curls"),
+        _same({"hair.style": "long_straight"}, "straight", "sleek", "poker-straight",
+              "silky", "straightened"),
+        _same({"hair.style": "side_part"}, "side-parted", "parted", "slicked", "slicked back",
+              "slicked-back", "combed", "combed back", "combed-over", "side parted",
+              "neatly combed", "gelled"),
+        _same({"hair.style": "bob"}, "bobbed"),
+        _same({"hair.style": "receding"}, "thinning", "receding", "balding", "sparse",
+              "wispy"),
+        _same({"hair.style": "ponytail"}, "tied back", "tied-back", "pulled back",
+              "pulled-back", "tied up"),
+        _same({"hair.style": "bun"}, "pinned up", "put up", "up", "piled up"),
+        _same({"hair.style": "afro"}, "afro", "natural", "big natural"),
+        _colour_entries(_HAIR_COLOURS, "hair.color"),
+        _colour_entries(_DYED_COLOURS, "hair.color"),
+    )  # fmt: skip
 
 
 # region → descriptor → values. Descriptors are lower case; multi-word ones are
@@ -350,15 +463,38 @@ REGION_DESCRIPTORS: dict[str, dict[str, Values]] = {
               "wrinkle-free", "clear", "supple", "baby-soft", "soft", "dewy", "taut",
               "firm", "glowing"),
     ),
-    "beard": _merged(
+    "beard": _styled("full_beard", _merged(
         _same({"beard": STRONG}, "full", "thick", "bushy", "big", "long", "heavy", "dense",
               "shaggy", "huge", "flowing", "wild", "massive", "great", "magnificent",
-              "unkempt", "scraggly", "grizzled", "viking"),
-        _same({"beard": PLAIN}, "short", "trimmed", "neat", "groomed", "neatly trimmed",
-              "well-groomed", "close-cropped", "light", "pointed", "small", "thin"),
-        _colour_entries(_HAIR_COLOURS, "eyebrows.color"),
+              "unkempt", "scraggly", "viking", "patriarchal", "biblical", "lumberjack"),
+        _same({"beard": PLAIN, "facial_hair.style": "short_beard"}, "short", "trimmed",
+              "short-clipped", "short-cropped", "close-trimmed",
+              "neat", "groomed", "neatly trimmed", "well-groomed", "close-cropped", "light",
+              "pointed", "small", "thin", "tidy", "clipped", "cropped", "closely trimmed"),
+        _colour_entries(_HAIR_COLOURS, "facial_hair.color"),
+    )),
+    "moustache": _styled("moustache", _facial_hair_descriptors()),
+    "goatee": _styled("goatee", _facial_hair_descriptors()),
+    "stubble": _styled("stubble", _merged(
+        _same({"beard": -0.3}, "light", "faint", "slight", "heavy", "dark", "rough",
+              "scratchy", "designer", "days-old", "patchy"),
+        _colour_entries(_HAIR_COLOURS, "facial_hair.color"),
+    )),
+    "hair": _scalp_hair_descriptors(),
+    "curls": _styled("curly", _scalp_hair_descriptors(), "hair.style", True),
+    "ponytail": _styled("ponytail", _scalp_hair_descriptors(), "hair.style", True),
+    "bun": _styled("bun", _scalp_hair_descriptors(), "hair.style", True),
+    "afro": _styled("afro", _scalp_hair_descriptors(), "hair.style", True),
+    "bob": _styled("bob", _scalp_hair_descriptors(), "hair.style", True),
+    "crop": _styled("buzz", _scalp_hair_descriptors(), "hair.style", True),
+    "waves": _styled("long_wavy", _scalp_hair_descriptors(), "hair.style", True),
+    "parting": _styled("side_part", _scalp_hair_descriptors(), "hair.style", True),
+    "short_cut": _styled("short", _scalp_hair_descriptors(), "hair.style", True),
+    "hairline": _merged(
+        _same({"hair.style": "receding", "forehead.height": PLAIN}, "receding", "high",
+              "thinning", "retreating", "balding"),
+        _same({"forehead.height": -PLAIN}, "low"),
     ),
-    "hair": _colour_entries(_HAIR_COLOURS, "eyebrows.color"),
     "freckles": _amounts("skin.freckles"),
     "wrinkles": _amounts("skin.wrinkles"),
     "bags": _amounts("eyes.bags"),
@@ -427,17 +563,31 @@ PERSON_DESCRIPTORS: dict[str, Values] = _merged(
     _same({"skin.wrinkles": PLAIN}, "weathered", "wrinkled", "lined", "wrinkly", "craggy",
           "leathery", "weather-beaten", "wizened", "careworn", "furrowed"),
     _same({"chin.cleft": PLAIN}, "cleft", "chin dimple"),
-    _same({"eyebrows.color": "red"}, "redhead", "red-head"),
-    _same({"eyebrows.color": "blond"}, "blond", "blonde"),
-    _same({"eyebrows.color": "brown"}, "brunette", "brunet"),
+    _same({"hair.color": "red"}, "redhead", "red-head", "ginger", "redheaded"),
+    _same({"hair.color": "blond"}, "blond", "blonde"),
+    _same({"hair.color": "brown"}, "brunette", "brunet"),
+    # scalp hair
+    _same({"hair.style": "bald"}, "bald", "bald-headed", "baldheaded", "hairless",
+          "shaven-headed", "shaved-headed", "clean-shaven head", "shaved head", "shaven head",
+          "bald head", "cue ball", "chrome-domed"),
+    _same({"hair.style": "receding"}, "balding", "thinning", "receding"),
+    _same({"hair.style": "buzz"}, "crew-cut", "buzz-cut", "close-cropped", "crop-haired"),
+    _same({"hair.style": "curly"}, "curly", "curly-haired", "frizzy", "frizzy-haired"),
+    _same({"hair.style": "long_wavy"}, "wavy", "wavy-haired"),
+    _same({"hair.style": "afro"}, "afro", "afro-haired"),
     # facial hair
-    _same({"beard": STRONG}, "bearded", "full-bearded", "hairy", "hirsute"),
-    _same({"beard": -0.3}, "stubble", "stubbly", "stubbled", "unshaven", "unshaved",
-          "five o'clock shadow", "scruffy", "scruff"),
-    _same({"beard": -1.0}, "clean-shaven", "clean shaven", "shaved", "shaven",
-          "beardless", "smooth-shaven", "clean-cut"),
-    _same({"beard": PLAIN}, "goatee", "moustache", "mustache", "mustached",
-          "moustached", "sideburns", "mutton chops", "whiskered"),
+    _same({"beard": STRONG, "facial_hair.style": "full_beard"}, "bearded", "full-bearded",
+          "hirsute", "whiskered", "bushy-bearded", "long-bearded"),
+    _same({"beard": -0.3, "facial_hair.style": "stubble"}, "stubbly", "unshaven",
+          "unshaved", "scruffy", "scruff", "stubble-faced"),
+    _same({"beard": -1.0, "facial_hair.style": "none"}, "clean-shaven", "clean shaven",
+          "shaved", "shaven", "beardless", "smooth-shaven", "clean-cut", "smooth-faced",
+          "smooth-chinned"),
+    _same({"beard": PLAIN, "facial_hair.style": "goatee"}, "goateed"),
+    _same({"beard": PLAIN, "facial_hair.style": "moustache"}, "mustachioed",
+          "moustachioed"),
+    _same({"beard": PLAIN, "facial_hair.style": "short_beard"}, "sideburns",
+          "mutton chops", "muttonchops"),
     # expression
     _same({"expression": "smile"}, "smiling", "smile", "smiles", "grinning", "grin",
           "grins", "beaming", "cheerful", "happy", "joyful", "smirking", "smirk",
@@ -462,8 +612,8 @@ PERSON_DESCRIPTORS: dict[str, Values] = _merged(
     _same({"expression": "fear"}, "afraid", "scared", "frightened", "terrified",
           "fearful", "horrified", "panicked", "fear", "petrified", "anxious", "nervous",
           "alarmed", "worried", "spooked", "panicking", "trembling", "timid"),
-    _same({"forehead.height": PLAIN}, "receding hairline", "high hairline", "balding temples"),
-    _same({"forehead.height": -PLAIN}, "low hairline"),
+    _same({"forehead.height": PLAIN, "hair.style": "receding"}, "balding temples",
+          "widow's peak"),
     _same({"chin.prominence": PLAIN}, "underbite", "prognathous", "jutting jaw", "lantern-jawed"),
     _same({"chin.prominence": -PLAIN}, "overbite", "chinless", "weak-chinned"),
     _same({"expression": "neutral"}, "neutral", "expressionless", "blank", "impassive",
@@ -501,7 +651,33 @@ ANCESTRY_WORDS: dict[str, dict[str, float]] = {
             "mixed-race", "biracial", "multiracial"),
     **_same({"asian": 0.6, "caucasian": 0.4}, "native american", "indigenous",
             "first nations", "polynesian", "hawaiian", "samoan", "maori", "pacific islander",
-            "cherokee", "navajo", "aboriginal"),
+            "cherokee", "navajo", "aboriginal", "quechua", "mayan", "andean", "tongan",
+            "fijian"),
+    **_same({"asian": 0.7, "caucasian": 0.3}, "tamil", "punjabi", "bengali"),
+    **_same({"african": 0.6, "asian": 0.4}, "melanesian", "papuan", "aboriginal australian"),
+    **_same({"caucasian": 0.85, "african": 0.15}, "yemeni"),
+    **_same(_ASIAN, "southeast asian"),
+}  # fmt: skip
+
+# Skin tones (the code's −1 fair … +1 dark) of peoples the head model's three ancestry
+# phenotypes do not hold on their own: without a tone in the text, the ancestry word
+# sets it (a tone the text states wins).
+ANCESTRY_TONES: dict[str, float] = {
+    **dict.fromkeys(("indian", "south asian", "pakistani", "bangladeshi", "sri lankan",
+                     "tamil", "punjabi", "bengali", "nepali"), 0.45),
+    **dict.fromkeys(("middle eastern", "arab", "arabic", "persian", "iranian", "turkish",
+                     "egyptian", "moroccan", "lebanese", "syrian", "iraqi", "saudi",
+                     "north african", "berber", "algerian", "tunisian", "yemeni"), 0.15),
+    **dict.fromkeys(("latino", "latina", "hispanic", "mexican", "latin american",
+                     "brazilian", "colombian", "peruvian", "puerto rican", "cuban",
+                     "venezuelan"), 0.2),
+    **dict.fromkeys(("native american", "indigenous", "first nations", "cherokee", "navajo",
+                     "quechua", "mayan", "andean"), 0.35),
+    **dict.fromkeys(("polynesian", "hawaiian", "samoan", "maori", "pacific islander",
+                     "tongan", "fijian", "melanesian"), 0.45),
+    **dict.fromkeys(("aboriginal", "aboriginal australian", "papuan"), 0.8),
+    **dict.fromkeys(("filipino", "indonesian", "malaysian", "thai", "cambodian", "burmese",
+                     "laotian", "vietnamese", "southeast asian"), 0.1),
 }  # fmt: skip
 
 # Words that scale a descriptor's strength.
@@ -581,8 +757,7 @@ IMPRESSIONS: tuple[str, ...] = (
     "lovely", "gorgeous", "cute", "scary", "creepy", "spooky", "heroic", "villainous",
     "sophisticated", "rough", "sleazy", "nerdy", "geeky", "scholarly", "bookish",
     "soulful", "piercing", "intense", "kindly", "stern-looking", "wise-looking",
-    "battle-scarred", "scarred", "tattooed", "pierced", "bald", "balding", "curly",
-    "wavy", "straight-haired", "long-haired", "short-haired", "glasses", "spectacles",
+    "battle-scarred", "scarred", "tattooed", "pierced", "glasses", "spectacles",
     "hat", "earrings", "makeup", "scar", "tattoo", "mole", "birthmark", "wart",
 )  # fmt: skip
 

@@ -481,6 +481,7 @@ class _ClauseReader:
         self.abstract: list[str] = []
         self.ignored: list[str] = []
         self.pronoun_gender: list[tuple[_Item, float]] = []
+        self.ancestry_tones: list[tuple[_Item, float]] = []  # tones ancestry words imply
         self.last_region: tuple[str, str] | None = None  # (region, noun as written)
         self.sentence_ancestry: list[dict[str, float]] = []  # ancestry words this sentence
 
@@ -647,6 +648,8 @@ class _ClauseReader:
             return
         start = item.start if start is None else start
         statement = _Statement(item.start, start, end, values)
+        if "ancestry" in values and item.words in lexicon.ANCESTRY_TONES:
+            self.ancestry_tones.append((item, lexicon.ANCESTRY_TONES[item.words]))
         if "ancestry" in values:  # "half Japanese, half Irish": one sentence mixes
             self.sentence_ancestry.append(values["ancestry"])
             mixed: dict[str, float] = {}
@@ -790,8 +793,12 @@ def _apply_modifiers(values: dict[str, Any], scale: float, negated: bool) -> dic
                 out[name] = value
             elif name == "expression":
                 out[name] = "neutral"
+            elif name == "facial_hair.style" and value != "none":
+                out[name] = "none"  # "not bearded", "without a moustache": none at all
+        elif negated and name in lexicon.PRESENCE_ATTRIBUTES and value > 0:
+            out[name] = -1.0 if name == "beard" else -lexicon.PLAIN  # "no beard": none
         elif negated and name in lexicon.PRESENCE_ATTRIBUTES:
-            out[name] = -1.0 if name == "beard" else -lexicon.PLAIN
+            out[name] = lexicon.NEGATED_STRENGTH  # "not clean-shaven": some
         elif negated:
             out[name] = float(-np.sign(value) * lexicon.NEGATED_STRENGTH)
         else:
@@ -809,6 +816,9 @@ def _query_text(query: _Query) -> str:
     return f"{words} {query.noun}".strip()
 
 
+_PARTIAL_FACIAL_HAIR = ("moustache", "goatee", "stubble")
+
+
 def _assemble(text: str, reading: _ClauseReader) -> DescriptiveCode:
     """Apply statements in reading order; later ones win and say so."""
     attributes: dict[str, Any] = {}
@@ -822,6 +832,10 @@ def _assemble(text: str, reading: _ClauseReader) -> DescriptiveCode:
         overridden = [
             f"{k} from '{setter[k]}'" for k in values if k in setter and attributes[k] != values[k]
         ]
+        if values.get("facial_hair.style") == "none" and attributes.get(
+            "facial_hair.style") in _PARTIAL_FACIAL_HAIR:  # fmt: skip
+            # "a moustache but no beard": the beard is what is missing, not the moustache
+            values = {k: v for k, v in values.items() if k not in ("facial_hair.style", "beard")}
         notes = [statement.note] if statement.note else []
         if overridden:
             notes.append("overrides " + ", ".join(overridden))
@@ -843,6 +857,14 @@ def _assemble(text: str, reading: _ClauseReader) -> DescriptiveCode:
                     "implied by pronouns",
                 )
             )
+    if "skin.tone" not in attributes and reading.ancestry_tones:
+        # Peoples the head model has no phenotype for ("South Asian") still have a skin
+        # tone; a tone the text states outright wins over it.
+        item = reading.ancestry_tones[0][0]
+        tone = round(float(np.mean([t for _, t in reading.ancestry_tones])), 3)
+        attributes["skin.tone"] = tone
+        phrases.append(Phrase(text[item.start : item.end], item.start, item.end,
+                              {"skin.tone": tone}, "implied by ancestry"))  # fmt: skip
     return DescriptiveCode(
         attributes=attributes,
         abstract=list(dict.fromkeys(reading.abstract)),

@@ -95,7 +95,9 @@ def paint(
     skin = _mix(skin, brow[None], (0.92 * brow_amount)[:, None])
     if parameters.beard > 0:
         full = smoothstep(0.35, 0.9, torch.tensor(parameters.beard))
-        coverage = r["beard"] * (0.45 * min(parameters.beard / 0.35, 1.0) + 0.5 * full)
+        coverage = r[parameters.beard_region] * (
+            0.45 * min(parameters.beard / 0.35, 1.0) + 0.5 * full
+        )
         stubble = coverage * (0.55 + 0.45 * strands)
         skin = _mix(skin, _linear(parameters.beard_colour)[None], stubble[:, None])
 
@@ -109,7 +111,7 @@ def paint(
     progress("texture", 0.4)
     roughness = 0.52 + 0.06 * mottled[:, 3] + 0.05 * fine[:, 3] + 0.12 * ageing
     roughness = roughness - 0.12 * r["nose"] - 0.06 * r["forehead"] - 0.15 * r["lips"]
-    roughness = roughness + 0.2 * r["beard"] * parameters.beard
+    roughness = roughness + 0.2 * r[parameters.beard_region] * parameters.beard
     roughness = torch.where(eyes, torch.tensor(0.06), roughness).clamp(0.04, 1.0)
 
     height = _height(parameters, maps, fine, ageing)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from headsculpt.descriptive_code import DescriptiveCode
+from headsculpt.descriptive_code import NATURAL_HAIR_COLOURS, DescriptiveCode
 
 RGB = tuple[float, float, float]
 
@@ -31,11 +31,24 @@ IRIS_COLOURS: dict[str, RGB] = {
 HAIR_COLOURS: dict[str, RGB] = {
     "black": (0.06, 0.05, 0.05),
     "brown": (0.25, 0.16, 0.10),
+    "auburn": (0.40, 0.15, 0.07),
     "blond": (0.70, 0.56, 0.36),
     "red": (0.55, 0.22, 0.10),
     "gray": (0.55, 0.54, 0.52),
     "white": (0.86, 0.85, 0.82),
+    # dyed (scalp hair only: brows and beards keep a natural colour)
+    "platinum": (0.88, 0.85, 0.76),
+    "blue": (0.12, 0.24, 0.62),
+    "pink": (0.88, 0.42, 0.60),
+    "green": (0.14, 0.48, 0.28),
+    "purple": (0.40, 0.16, 0.52),
 }
+# How much skin shadow a facial-hair style paints, and where (its strands come on top).
+_STYLE_PAINT = {"none": 0.0, "stubble": 0.35, "moustache": 0.8, "goatee": 0.8,
+                "short_beard": 0.75, "full_beard": 1.0}  # fmt: skip
+_STYLE_REGION = {"moustache": "moustache", "goatee": "goatee"}
+# Past these ages an unstated colour turns grey (the beard first).
+GREYING_AGES = {"eyebrows.color": 65.0, "hair.color": 65.0, "facial_hair.color": 60.0}
 # How strongly each ancestry weight shifts the skin tone when the text names no tone.
 _ANCESTRY_TONE = {"african": 0.75, "asian": -0.2, "caucasian": -0.45}
 
@@ -49,8 +62,10 @@ class SkinParameters:
     iris_colour: RGB = IRIS_COLOURS["brown"]
     eyebrow_colour: RGB = HAIR_COLOURS["brown"]
     eyebrow_density: float = 0.6  # 0 sparse … 1 bushy
+    hair_colour: RGB = HAIR_COLOURS["brown"]
     beard_colour: RGB = HAIR_COLOURS["brown"]
     beard: float = 0.0  # 0 clean shaven, ~0.35 stubble, 1 full beard
+    beard_region: str = "beard"  # the surface region painted: beard, moustache or goatee
     freckles: float = 0.0  # 0 none … 1 many
     age_years: float = 30.0
     wrinkles: float = 0.0  # 0 smooth … 1 deeply lined (added to what age brings)
@@ -61,21 +76,30 @@ class SkinParameters:
         a = code.attributes
         age = float(a.get("age", 35.0))
         chosen = appearance_choices(code, rng)
-        tone, hair, iris = chosen["skin.tone"], chosen["eyebrows.color"], chosen["eyes.color"]
+        tone, brows, iris = chosen["skin.tone"], chosen["eyebrows.color"], chosen["eyes.color"]
         masculine = code.scalar("gender")
         beard = code.scalar("beard")
-        if beard is None:  # men get a little shadow, women none
+        style = a.get("facial_hair.style", "none")
+        if beard is None and style == "none":  # men get a little shadow, women none
             beard_amount = 0.25 * max(masculine, 0.0) if masculine is not None else 0.0
+        elif beard is None:
+            beard_amount = _STYLE_PAINT[style]
         else:
             beard_amount = float(np.clip(0.5 * (beard + 1.0), 0.0, 1.0))
+            if style == "stubble":
+                beard_amount = min(beard_amount, _STYLE_PAINT["stubble"])
+            elif style != "none":
+                beard_amount = max(beard_amount, 0.6)
         thickness = code.scalar("eyebrows.thickness")
         return cls(
             tone=tone,
             iris_colour=IRIS_COLOURS[iris],
-            eyebrow_colour=HAIR_COLOURS[hair],
+            eyebrow_colour=HAIR_COLOURS[brows],
             eyebrow_density=0.6 + 0.4 * (thickness if thickness is not None else 0.0),
-            beard_colour=HAIR_COLOURS["gray" if age > 60 and hair != "white" else hair],
+            hair_colour=HAIR_COLOURS[chosen["hair.color"]],
+            beard_colour=HAIR_COLOURS[chosen["facial_hair.color"]],
             beard=beard_amount,
+            beard_region=_STYLE_REGION.get(style, "beard"),
             freckles=max(code.scalar("skin.freckles") or 0.0, 0.0),
             age_years=age,
             wrinkles=max(code.scalar("skin.wrinkles") or 0.0, 0.0),
@@ -83,8 +107,13 @@ class SkinParameters:
 
 
 def appearance_choices(code: DescriptiveCode, rng: np.random.Generator) -> dict[str, Any]:
-    """Skin tone, brow (and beard) colour and iris colour: as stated, else drawn from what
-    the code does say (ancestry, age). An edit pins these so a change elsewhere keeps them.
+    """Skin tone, hair, brow and beard colours and iris colour: as stated, else drawn from
+    what the code does say (ancestry, age). An edit pins these so a change elsewhere keeps
+    them.
+
+    One natural colour is drawn for a person (unless stated): the brows take it, the
+    scalp hair too unless it is said to be another (dyed) colour, and the beard too unless
+    stated, greying past 60. A stated natural hair colour is the brows' as well.
     """
     a = code.attributes
     age = float(a.get("age", 35.0))
@@ -97,14 +126,20 @@ def appearance_choices(code: DescriptiveCode, rng: np.random.Generator) -> dict[
         else:
             tone = float(rng.uniform(-0.6, 0.6))
         tone = float(np.clip(tone + rng.normal(0.0, 0.1), -1.0, 1.0))
-    hair = a.get("eyebrows.color") or _default_hair(tone, age, rng)
+    stated_hair = a.get("hair.color")
+    natural = stated_hair if stated_hair in NATURAL_HAIR_COLOURS else None
+    brows = a.get("eyebrows.color") or natural or _default_hair(tone, age, rng)
     iris = a.get("eyes.color") or ("brown" if tone > -0.3 else str(
         rng.choice(["brown", "blue", "green", "gray", "hazel"])))  # fmt: skip
-    return {"skin.tone": tone, "eyebrows.color": hair, "eyes.color": iris}
+    beard = a.get("facial_hair.color") or (
+        "gray" if age > GREYING_AGES["facial_hair.color"] and brows != "white" else brows
+    )
+    return {"skin.tone": tone, "eyebrows.color": brows, "eyes.color": iris,
+            "hair.color": stated_hair or brows, "facial_hair.color": beard}  # fmt: skip
 
 
 def _default_hair(tone: float, age: float, rng: np.random.Generator) -> str:
-    if age > 65:
+    if age > GREYING_AGES["eyebrows.color"]:
         return "gray"
     if tone > -0.3:
         return "black" if rng.random() < 0.6 else "brown"

@@ -203,6 +203,18 @@ def _regions(head, neutral, texel_values, source_uv, position, normal, landmarks
         below_top * above_neck * before_ears * skin * (1.0 - regions["lips"])
         * (1.0 - regions["nose"]) * (1.0 - regions["ears"])
     )  # fmt: skip
+    # Parts of it a style keeps: the upper lip between the mouth corners (a moustache),
+    # and that with the chin below it (a goatee).
+    upper_lip = smoothstep(mouth_z + 0.02 * iod, mouth_z + 0.08 * iod, position[:, 2])
+    regions["moustache"] = (
+        regions["beard"]
+        * upper_lip
+        * (1.0 - smoothstep(0.42 * iod, 0.56 * iod, position[:, 0].abs()))
+    )
+    regions["goatee"] = torch.maximum(
+        regions["moustache"],
+        regions["beard"] * (1.0 - smoothstep(0.28 * iod, 0.4 * iod, position[:, 0].abs())),
+    )
     regions["forehead"] = (
         front
         * skin
