@@ -117,6 +117,21 @@ EQUIVALENT: dict[str, str] = {
     "the file was just listed by glob, and nothing else removes it while the store opens",
     "headsculpt.api.runner.xǁJobRunnerǁ_run__mutmut_7": "setdefault(job_id) without a default: "
     "submit() gives every queued job its cancel event first, so the default is never used",
+    "headsculpt.api.runner.xǁJobRunnerǁstop__mutmut_2": "None instead of the stop sentinel: "
+    "any item wakes a lane waiting on its queue, and stop() has set _stopping first, so the "
+    "lane returns whatever it takes",
+    "headsculpt.api.app.x__chunks__mutmut_2": "read(None) sends the whole file as one "
+    "chunk: the same bytes, only held in memory at once",
+    **dict.fromkeys(
+        ["headsculpt.api.app.x__docs_page__mutmut_5", "headsculpt.api.app.x__docs_page__mutmut_39"],
+        "a default dropped from schema.get(…): FastAPI's schema always has paths and schemas",
+    ),
+    "headsculpt.api.app.x__plain_problem__mutmut_13": "an index kept as text: no request "
+    "field is a list, so a validation location never holds an index",
+    "headsculpt.api.app.x__plain_problem__mutmut_33": "another default message: pydantic's "
+    "errors always carry one",
+    "headsculpt.api.app.xǁ_BodyLimitǁ__call____mutmut_23": "another default path: an HTTP "
+    "scope always has one",
     "headsculpt.export.glb.xǁ_Builderǁadd_skeleton__mutmut_36": "first − i instead of first + i "
     "for the roots: the rig has one root, bone 0, so i = 0",
 }

@@ -73,12 +73,18 @@ class Server:
         self.runner = JobRunner(self.store, self.executors)
         self.app = create_app(self.store, self.runner, token=token, device="cpu")
 
-    def request(self, method: str, path: str, body: bytes | None = None, **headers) -> Answer:
+    def request(
+        self, method: str, path: str, body: bytes | None = None, chunks: int = 1, **headers
+    ) -> Answer:
+        """``chunks`` > 1: the body arrives in that many parts, without a Content-Length;
+        a header given as None is left out."""
         raw_path, _, query = path.partition("?")
         fields = {"host": HOST, **{k.replace("_", "-"): v for k, v in headers.items()}}
         if body is not None:
-            fields.setdefault("content-length", str(len(body)).encode())
+            if chunks == 1:
+                fields.setdefault("content-length", str(len(body)).encode())
             fields.setdefault("content-type", b"application/json")
+        fields = {k: v for k, v in fields.items() if v is not None}
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
             "method": method, "scheme": "http", "root_path": "",
@@ -87,7 +93,7 @@ class Server:
             "headers": [(k.encode("latin-1"), v) for k, v in fields.items()],
             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 7860),
         }  # fmt: skip
-        return asyncio.run(_call(self.app, scope, body or b""))
+        return asyncio.run(_call(self.app, scope, body or b"", chunks))
 
     def post(self, path: str, fields: dict | None = None, **headers) -> Answer:
         return self.request("POST", path, json.dumps(fields or {}).encode(), **headers)
@@ -107,15 +113,15 @@ class Server:
         raise AssertionError(f"job {job_id} is {status['state']}")
 
 
-async def _call(app, scope: dict, body: bytes) -> Answer:
+async def _call(app, scope: dict, body: bytes, chunks: int = 1) -> Answer:
     sent = []
-    delivered = False
+    size = -(-len(body) // chunks) if body else 0
+    parts = [body[k : k + size] for k in range(0, len(body), size)] if body else [b""]
 
     async def receive():
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        if parts:
+            part = parts.pop(0)
+            return {"type": "http.request", "body": part, "more_body": bool(parts)}
         await asyncio.sleep(3600)
 
     async def send(message):
@@ -293,6 +299,7 @@ def test_delete_refuses_a_running_job_cancels_a_queued_one_removes_a_finished_on
         ("scan.gltf", b"glTF", "body", "body: not a glTF JSON file"),
         ("scan.obj", b"hello\nworld", "body", "body: not an OBJ file (no v/f lines)"),
         ("scan.obj", b"v 0 0 0\x00", "body", "body: not an OBJ file (no v/f lines)"),
+        ("scan.v2.glb", b"PK\x03\x04", "body", "body: not a glTF binary (no 'glTF' magic)"),
     ],
 )  # fmt: skip
 def test_uploads_that_are_not_meshes_are_refused_naming_why(server, name, data, field, message):
@@ -314,6 +321,36 @@ def test_an_upload_becomes_a_finished_job_holding_the_file(server, name, data):
     assert (job["kind"], job["state"], [o["name"] for o in job["outputs"]]) == (
         "upload", "succeeded", [name])  # fmt: skip
     assert server.request("GET", f"/v1/jobs/{job['id']}/files/{name}").body == data
+
+
+def test_a_streamed_body_without_a_length_is_limited_too(server):
+    refused = server.request("POST", "/v1/jobs", b'{"prompt": "' + b"a" * 70_000 + b'"}', chunks=8)
+    assert _error(refused, 413, "body") == f"body: larger than {app_module.MAX_BODY_BYTES} bytes"
+    small = server.request("POST", "/v1/jobs", b'{"prompt": "a head"}', chunks=3)
+    assert small.status == 202, small.body
+
+
+def test_a_request_without_a_host_is_refused(server):
+    assert _error(server.request("GET", "/v1/health", host=None), 403, "host")
+
+
+def test_the_app_says_when_it_is_ready_and_stops_the_runner_at_shutdown(tmp_path):
+    from fastapi.testclient import TestClient
+
+    store = JobStore(tmp_path)
+    runner = JobRunner(store, {kind.name: WritesHead() for kind in job_kinds()})
+    ready = []
+    app = create_app(store, runner, on_ready=lambda: ready.append(True))
+    runner.start()
+    with TestClient(app, base_url="http://127.0.0.1"):
+        assert ready == [True]
+        assert [t for t in threading.enumerate() if t.name.startswith("headsculpt-")]
+    assert not [t for t in threading.enumerate() if t.name.startswith("headsculpt-")]
+
+
+def test_messages_escape_lone_surrogates_and_control_characters():
+    assert app_module._printable("a\ud800b\x07") == "a\\ud800b\\x07"
+    assert app_module._printable("x" * 400) == "x" * 300
 
 
 def test_an_upload_may_be_larger_than_a_json_body(server):
@@ -391,10 +428,16 @@ def test_the_api_describes_itself_behind_the_token(tmp_path):
     assert schema["info"]["title"] == "HeadSculpt backend"
     assert {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/uploads", "/v1/health"} <= set(schema["paths"])
     assert "/v1/openapi.json" not in schema["paths"]
+    submit = schema["paths"]["/v1/jobs"]["post"]["responses"]
+    assert {"202", "400", "401", "404", "409", "413", "422", "501"} <= set(submit)
+    [job_id] = schema["paths"]["/v1/jobs/{job_id}"]["get"]["parameters"]
+    assert job_id["description"] == "a job id from POST /v1/jobs"
     page = server.request("GET", "/v1/docs", **authorised)
     assert page.headers[b"content-type"].startswith(b"text/html")
     html = page.body.decode()
     assert "<code>POST</code></td><td><code>/v1/jobs</code>" in html
     assert "JobRequest" in html and "<script" not in html and "http" not in html.lower()[:200]
+    said = "</h1><p>The machine-readable schema is at <code>/v1/openapi.json</code>.</p><table"
+    assert said in html
     assert server.request("GET", "/openapi.json", **authorised).status == 404
     assert server.request("GET", "/docs", **authorised).status == 404

@@ -517,5 +517,5 @@ def test_loading_and_disk_waits_are_logged_naming_what(tmp_path, monkeypatch, ca
         full.clear()
         _wait(store, job, {"succeeded"})
         runner.stop()
-    assert "loading the sculpt pipeline failed" in caplog.text
+    assert "loading the sculpt pipeline failed" in [r.getMessage() for r in caplog.records]
     assert f"job {job} waits to start: the disk refuses writes" in caplog.text
