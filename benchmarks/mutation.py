@@ -96,6 +96,13 @@ EQUIVALENT: dict[str, str] = {
     "headsculpt.text.parser.xǁ_ClauseReaderǁ_read_clause__mutmut_227": "negated=None for a "
     "named feature: every region with a presence value also has an absence value, so this "
     "branch runs only when not negated, where None and False agree",
+    **dict.fromkeys(
+        [f"headsculpt.text.parser.x__apply_modifiers__mutmut_{k}" for k in (7, 8, 19, 20)],
+        "an age boundary moved by a year: no age word sits at 20 or 40 years (they are 1, 3, "
+        "6, 8, 16, 22, 48, 68, 78)",
+    ),
+    "headsculpt.text.parser.x__apply_modifiers__mutmut_47": "value ≥ 0 instead of > 0 "
+    "for a negated presence word: none of them sets 0",
     "headsculpt.export.glb.xǁ_Builderǁ_accessor__mutmut_1": "bounds=True by default: every "
     "accessor gets min/max, which are optional and still correct",
     "headsculpt.export.glb.xǁ_Builderǁadd_part__mutmut_9": "uint16 indices up to 65535 "

@@ -35,6 +35,8 @@ from headsculpt.texture.skin_parameters import IRIS_COLOURS, SkinParameters
         ("without wrinkles", {"skin.wrinkles": -PLAIN}),
         ("not young", {"age": 50.0}),
         ("a very young woman", {"age": 15.5, "gender": -0.9}),  # 35 + (22 − 35) × 1.5
+        ("a man who is not old", {"age": 30.0, "gender": 0.9}),  # an old word negated
+        ("a woman who is not young", {"age": 50.0, "gender": -0.9}),  # a young one
     ],
 )
 def test_intensity_negation_and_comparison_values(description_parser, text, expected):
