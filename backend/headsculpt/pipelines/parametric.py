@@ -8,7 +8,7 @@ second per head once the head model is loaded.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -33,6 +33,7 @@ from headsculpt.pipelines.contract import (
     variant_seed,
     variant_stem,
 )
+from headsculpt.pipelines.hair_parts import HairPart, build_hair_parts
 from headsculpt.prior.code_mapping import (
     DEFAULT_VARIATION,
     PHENOTYPE_MAP,
@@ -49,7 +50,7 @@ from headsculpt.prior.head_model import (
 )
 from headsculpt.prior.landmarks import LandmarkEmbedding
 from headsculpt.progress import ProgressCallback, no_progress, scaled_progress
-from headsculpt.render.preview import TexturedMesh, render_preview
+from headsculpt.render.preview import TexturedMesh, merge_meshes, render_preview
 from headsculpt.text.parser import DescriptionParser
 from headsculpt.texture.noise import NoiseBank
 from headsculpt.texture.painter import PBRTextures, detail_noise, paint
@@ -97,8 +98,9 @@ class ParametricResult:
     config: ParametricConfig
     code: DescriptiveCode
     glb: bytes
-    mesh: TexturedMesh
+    mesh: TexturedMesh  # the head (skin, eyes, mouth)
     parameters: dict[str, Any] = field(default_factory=dict)
+    hair: list[TexturedMesh] = field(default_factory=list)  # hair, beard, brows, lashes
     parent: str | None = None  # the job id (or file) this head was made from
 
     def sidecar(self) -> dict[str, Any]:
@@ -121,7 +123,8 @@ class ParametricResult:
 
     def preview(self, size: int = 512, progress: ProgressCallback = no_progress):
         """Front and three-quarter render (PIL image, 2·size × size)."""
-        return render_preview(self.mesh, size, progress)
+        whole = merge_meshes([self.mesh, *self.hair]) if self.hair else self.mesh
+        return render_preview(whole, size, progress)
 
 
 class ParametricPipeline:
@@ -218,8 +221,13 @@ class ParametricPipeline:
         skin = SkinParameters.from_code(identity, rng)
         textures = paint(skin, maps, noise, seed, scaled_progress(progress, 0.4, 0.8))
 
+        progress("hair", 0.7)
+        colours = {"hair": skin.hair_colour, "facial_hair": skin.beard_colour,
+                   "eyebrows": skin.eyebrow_colour}  # fmt: skip
+        hair = build_hair_parts(self.head, mesh, _hair_values(identity), colours, seed)
+
         progress("export", 0.8)
-        glb = write_glb(self._asset(mesh, textures, prompt, seed))
+        glb = write_glb(self._asset(mesh, textures, prompt, seed, hair))
         topology = self.head.topology
         preview_mesh = TexturedMesh(
             mesh.vertices,
@@ -242,6 +250,7 @@ class ParametricPipeline:
                 "skin": asdict(skin),
                 "hair": {n: identity.attributes[n] for n in HAIR_ATTRIBUTES},
             },  # fmt: skip
+            hair=[part.textured_mesh() for part in hair],
         )
 
     def run(
@@ -307,7 +316,10 @@ class ParametricPipeline:
             self._texture_spaces[size] = (maps, noise)
         return self._texture_spaces[size]
 
-    def _asset(self, mesh: HeadMesh, textures: PBRTextures, prompt: str, seed: int) -> HeadAsset:
+    def _asset(
+        self, mesh: HeadMesh, textures: PBRTextures, prompt: str, seed: int,
+        hair: Sequence[HairPart] = (),
+    ) -> HeadAsset:  # fmt: skip
         topology = self.head.topology
         parts = []
         for part in PART_NAMES:
@@ -327,6 +339,7 @@ class ParametricPipeline:
                     keep_all_morphs=part == "head",
                 )
             )
+        parts += [part.mesh_part(mesh, self.head.face_unit_names) for part in hair]
         return HeadAsset(
             parts=parts,
             skeleton=Skeleton(
@@ -355,6 +368,14 @@ def _check_seed(seed: int) -> None:
 
 # The hair draws use a stream of their own, so adding them moved no other draw.
 _HAIR_STREAM = 0x4A12
+
+
+def _hair_values(identity: DescriptiveCode) -> dict[str, Any]:
+    """What the hair geometry reads of a code whose hair is decided (``_with_hair``)."""
+    values: dict[str, Any] = {name: identity.attributes[name] for name in HAIR_ATTRIBUTES}
+    for name in ("beard", "eyebrows.thickness"):
+        values[name] = identity.scalar(name) or 0.0
+    return values
 
 
 def _code_gender(parameters: HeadParameters) -> float:
