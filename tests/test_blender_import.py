@@ -32,3 +32,28 @@ def test_blender_imports_rig_shape_keys_and_material(fisherman_glb, tmp_path):
     images = head["materials"][0]["images"]
     assert len(images) >= 3  # base colour, metallic-roughness, normal
     assert {"Eyes", "Mouth"} <= set(objects)
+
+
+@pytest.mark.blender
+def test_hair_imports_alpha_tested_and_moves_with_the_head_and_the_beard_with_the_jaw(
+    pipeline, tmp_path
+):
+    """Issue 17: Hair and FacialHair arrive with their materials (alpha wired), turn with
+    the head bone; the beard (not the hair) opens with the jaw bone and the jawOpen key."""
+    require_tool(BLENDER_PYTHON, "the bpy 4.5 interpreter")
+    glb = tmp_path / "bearded.glb"
+    glb.write_bytes(pipeline("a man with long wavy hair and a full beard", seed=2).glb)
+    report_path = tmp_path / "hair.json"
+    subprocess.run(
+        [str(BLENDER_PYTHON), str(ROOT / "tests/blender/inspect_hair.py"), str(glb),
+         str(report_path)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    report = json.loads(report_path.read_text())
+    hair, beard = report["Hair"], report["FacialHair"]
+    for part, name in ((hair, "Hair"), (beard, "FacialHair")):
+        assert part["materials"] == [name] and part["alpha_wired"] and part["armature_modifier"]
+        assert part["head_turn_mean"] > 0.01  # 25° of the head bone carries it along
+    assert hair["jaw_turn_low_mean"] < 1e-4  # the jaw bone leaves the scalp's hair
+    assert beard["jaw_turn_low_mean"] > 0.01  # and takes the chin's beard
+    assert beard["jaw_open_low_dz"] < -0.004  # jawOpen lowers the beard with the chin

@@ -145,9 +145,12 @@ def test_every_left_unit_moves_the_left_side(glb_head):
 
 
 def test_texture_slots_hold_the_right_images(glb_head):
-    """Base colour is skin; metallic-roughness is roughness (G), no metal; normal is normals."""
+    """Base colour is skin; metallic-roughness is roughness (G), no metal; normal is normals.
+    (The head's shared textures; hair meshes have strand textures of their own.)"""
     gltf = glb_head.gltf
     for material in gltf.materials:
+        if material.name not in ("Head", "Eyes", "Mouth"):
+            continue
         pbr = material.pbrMetallicRoughness
         base = glb_head.image(pbr.baseColorTexture.index)
         rough = glb_head.image(pbr.metallicRoughnessTexture.index)
@@ -183,10 +186,14 @@ def test_the_rig_has_its_64_bones(glb_head, pipeline):
 
 
 def _check_scene_and_bounds(head: GlbHead) -> None:
-    """The scene shows the rig and the three meshes; accessor bounds match the data."""
+    """The scene shows the rig, the three head meshes and the hair meshes (brows and
+    lashes always; hair and facial hair as the text says); accessor bounds match."""
     gltf = head.gltf
     nodes = [gltf.nodes[n] for n in gltf.scenes[gltf.scene].nodes]
-    assert [n.name for n in nodes] == ["Armature", "Head", "Eyes", "Mouth"]
+    names = [n.name for n in nodes]
+    assert names[:4] == ["Armature", "Head", "Eyes", "Mouth"]
+    hair = [n for n in ("Hair", "FacialHair", "Brows", "Lashes") if n in names]
+    assert names[4:] == hair and {"Brows", "Lashes"} <= set(hair)
     for node in nodes[1:]:  # each mesh node shows its own mesh, skinned to the rig
         assert gltf.meshes[node.mesh].name == node.name and node.skin == 0
     for mesh in gltf.meshes:

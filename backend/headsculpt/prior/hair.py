@@ -40,6 +40,7 @@ CARD_REGION = (0.0, 0.0, 0.5, 1.0)  # u0, v0, u1, v1
 # Their last ~15 % in v thin out to nothing (the soft edge at the hairline).
 SHELL_DENSE_REGION = (0.5, 0.0, 1.0, 0.5)
 SHELL_SPARSE_REGION = (0.5, 0.5, 1.0, 1.0)
+RECEDING_RECESSION = 0.75  # how far the "receding" style's hairline has gone back
 _UV_INSET = 0.004  # keeps bilinear samples inside a region
 _SKIN_GAP = 0.0004  # metres between the skin and the innermost shell at the hairline
 
@@ -197,7 +198,7 @@ class _Builder:
         self.head, self.mesh, self.spec = head, mesh, spec
         self.frame = head_frame(head, mesh)
         self.rng = np.random.default_rng(spec.seed)
-        recession = 0.75 if spec.style == "receding" else 0.0
+        recession = RECEDING_RECESSION if spec.style == "receding" else 0.0
         self.weights = scalp_weights(head, mesh, recession)
         self.surface = HeadSurface.of(head, mesh)
         # Hair binds to scalp vertices only (head bone), never to the jaw or lips.

@@ -39,10 +39,13 @@ _STYLE_WEIGHTS: dict[str, dict[str, float]] = {
 # Styles made likelier by African ancestry (weight ≥ the threshold), and how much.
 _TEXTURED = {"afro": 2.0, "curly": 1.5, "buzz": 1.5}
 _TEXTURED_ANCESTRY = 0.5
-_FACIAL_WEIGHTS = {"none": 4.5, "stubble": 2.5, "short_beard": 1.2, "full_beard": 0.6,
-                   "moustache": 0.6, "goatee": 0.6}  # fmt: skip
+_FACIAL_WEIGHTS = {"none": 5.0, "stubble": 3.0, "short_beard": 0.9, "full_beard": 0.3,
+                   "moustache": 0.4, "goatee": 0.4}  # fmt: skip
 ADULT_AGE = 17.0  # facial hair is drawn from this age on
-_LONG, _SHORT = 0.3, -0.3  # stated hair.length beyond these picks a long / short style
+# A stated hair.length picks a style: past _LONG long and straight, from _MEDIUM a bob
+# ("shoulder-length"), below _SHORT short.
+_LONG, _MEDIUM, _SHORT = 0.75, 0.3, -0.3
+_DRAWN_MALE_LENGTH = -0.5  # a style drawn for a man or boy sits at the short end of its range
 
 
 def hair_choices(code: DescriptiveCode, rng: np.random.Generator) -> dict[str, Any]:
@@ -54,6 +57,8 @@ def hair_choices(code: DescriptiveCode, rng: np.random.Generator) -> dict[str, A
     style = a.get("hair.style") or _style_from_length(length, code)
     if style is None:
         style = _draw(_style_weights(code), rng)
+        if length is None and (code.scalar("gender") or 0.0) >= 0:
+            length = _DRAWN_MALE_LENGTH
     elif style in ("long_straight", "long_wavy") and length is not None and length <= _SHORT:
         style = "short"
     facial = a.get("facial_hair.style") or _facial_from_beard(code.scalar("beard"))
@@ -73,6 +78,8 @@ def _style_from_length(length: float | None, code: DescriptiveCode) -> str | Non
         return None
     if length >= _LONG:
         return "long_straight"
+    if length >= _MEDIUM:
+        return "bob"
     if length <= _SHORT:
         return "short"
     return "bob" if (code.scalar("gender") or 0.0) < 0 else "short"

@@ -93,6 +93,10 @@ def paint(
     brow_amount = r["brows"] * (0.55 + 0.45 * parameters.eyebrow_density) * (0.35 + 0.65 * strands)
     brow = _linear(parameters.eyebrow_colour)
     skin = _mix(skin, brow[None], (0.92 * brow_amount)[:, None])
+    if parameters.scalp_cover > 0:  # under the hair: no skin between the strands
+        cover = parameters.scalp_cover * r[parameters.scalp_region] * (0.75 + 0.25 * strands)
+        hair = _linear(parameters.hair_colour)[None] * (0.7 + 0.3 * strands[:, None])
+        skin = _mix(skin, hair, cover[:, None])
     if parameters.beard > 0:
         full = smoothstep(0.35, 0.9, torch.tensor(parameters.beard))
         coverage = r[parameters.beard_region] * (

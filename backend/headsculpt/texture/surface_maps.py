@@ -215,6 +215,12 @@ def _regions(head, neutral, texel_values, source_uv, position, normal, landmarks
         regions["moustache"],
         regions["beard"] * (1.0 - smoothstep(0.28 * iod, 0.4 * iod, position[:, 0].abs())),
     )
+    # The scalp, where hair grows (prior/hair.py's hairline), and a receding one: the
+    # painter tints it with the hair colour so skin does not show between the strands.
+    from headsculpt.prior.hair import RECEDING_RECESSION, scalp_weights
+
+    regions["scalp"] = texel_values(scalp_weights(head, neutral))
+    regions["scalp_receding"] = texel_values(scalp_weights(head, neutral, RECEDING_RECESSION))
     regions["forehead"] = (
         front
         * skin
