@@ -22,6 +22,9 @@ PROMPTS = (
     "a weathered fisherman in his seventies with a bulbous nose",
     "a young woman with freckles, green eyes and full lips",
     "a heavy middle-aged man with a full beard and a square jaw",
+    # hair (issue 17): the heaviest styles
+    "a woman with long wavy red hair",
+    "a Pacific Islander man with long curly black hair and a full beard",
 )
 
 

@@ -41,6 +41,23 @@ def test_default_head_passes_the_judge(default_glb, faces):
     assert sheet.size == (4 * 512, 4 * 512)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a woman with long straight black hair",
+        "a Pacific Islander man with long curly black hair and a full beard",
+    ],
+)
+def test_hair_leaves_a_face_in_front_and_none_behind(pipeline, faces, text, tmp_path):
+    """Issue 17: hair must not hide the face, nor make a face of the back of the head."""
+    path = tmp_path / "head.glb"
+    path.write_bytes(pipeline(text, seed=1).glb)
+    report, _ = judge_head(read_head_glb(path), faces, JudgeConfig(views=8))
+    assert report.front_detection_rate == 1.0
+    assert report.front_nme is not None and report.front_nme <= 0.05
+    assert report.janus_rate == 0.0
+
+
 def test_a_face_on_the_back_is_caught(default_glb, faces):
     """Turn the head round: the judge must see no face in front and one behind."""
     head = read_head_glb(default_glb)

@@ -256,13 +256,11 @@ class _Builder:
             key = f"{digest}{pixels.shape}"
             if key in self._own_images:  # parts often share one texture set
                 return self._own_images[key]
-            png = io.BytesIO()
-            Image.fromarray(np.ascontiguousarray(pixels)).save(png, format="PNG", compress_level=1)
             self.gltf.images.append(
                 gl.Image(
                     name=f"{material.name}_{name}",
                     mimeType="image/png",
-                    bufferView=self._view(png.getvalue()),
+                    bufferView=self._view(_own_png(key, pixels)),
                 )
             )
             self.gltf.textures.append(
@@ -332,6 +330,22 @@ class _Builder:
         )
         self.gltf.nodes.append(gl.Node(name=node_name, mesh=len(self.gltf.meshes) - 1, skin=skin))
         return len(self.gltf.nodes) - 1
+
+
+# Parts' own textures repeat from head to head (hair strands of one colour): each is
+# encoded once per process, by its content's digest, and kept for the next GLB.
+_OWN_PNGS: dict[str, bytes] = {}
+_OWN_PNGS_KEPT = 32
+
+
+def _own_png(key: str, pixels: np.ndarray) -> bytes:
+    if key not in _OWN_PNGS:
+        png = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(pixels)).save(png, format="PNG", compress_level=1)
+        if len(_OWN_PNGS) >= _OWN_PNGS_KEPT:
+            _OWN_PNGS.pop(next(iter(_OWN_PNGS)))  # the oldest
+        _OWN_PNGS[key] = png.getvalue()
+    return _OWN_PNGS[key]
 
 
 def _points_to_gltf(points: np.ndarray) -> np.ndarray:
