@@ -116,6 +116,9 @@ def build_cases(target: Path, only: list[str]) -> None:
 def render_cases(data: Path, out: Path, size: int, samples: int) -> None:
     import bpy
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from render_head import _camera  # the same 85 mm camera as the head renders
+
     arrays = np.load(data)
     names = sorted({key.split("/")[0] for key in arrays.files}, key=list(CASES).index)
     shots: list[list[Path]] = []
@@ -229,17 +232,6 @@ def _lights(centre: np.ndarray) -> None:
         bpy.context.scene.collection.objects.link(light)
         light.location = c + direction.normalized() * 1.0
         light.rotation_euler = (c - light.location).to_track_quat("-Z", "Y").to_euler()
-
-
-def _camera(scene):
-    import bpy
-
-    data = bpy.data.cameras.new("Camera")
-    data.lens = 85.0
-    camera = bpy.data.objects.new("Camera", data)
-    scene.collection.objects.link(camera)
-    scene.camera = camera
-    return camera
 
 
 def _aim(camera, centre: np.ndarray, azimuth_degrees: float) -> None:

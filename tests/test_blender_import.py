@@ -9,16 +9,20 @@ from conftest import BLENDER_PYTHON, ROOT, require_tool
 from test_glb import ARKIT_52, REQUIRED_BONES
 
 
+def _inspect(script: str, glb, tmp_path) -> dict:
+    """Run tests/blender/SCRIPT on ``glb`` in the bpy 4.5 interpreter; its JSON report."""
+    report_path = tmp_path / f"{script}.json"
+    subprocess.run(
+        [str(BLENDER_PYTHON), str(ROOT / "tests/blender" / script), str(glb), str(report_path)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    return json.loads(report_path.read_text())
+
+
 @pytest.mark.blender
 def test_blender_imports_rig_shape_keys_and_material(fisherman_glb, tmp_path):
     require_tool(BLENDER_PYTHON, "the bpy 4.5 interpreter")
-    report_path = tmp_path / "report.json"
-    subprocess.run(
-        [str(BLENDER_PYTHON), str(ROOT / "tests/blender/inspect_glb.py"), str(fisherman_glb),
-         str(report_path)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    report = json.loads(report_path.read_text())
+    report = _inspect("inspect_glb.py", fisherman_glb, tmp_path)
     assert report["result"] == ["FINISHED"]
     objects = report["objects"]
     armatures = [o for o in objects.values() if o["type"] == "ARMATURE"]
@@ -43,13 +47,7 @@ def test_hair_imports_alpha_tested_and_moves_with_the_head_and_the_beard_with_th
     require_tool(BLENDER_PYTHON, "the bpy 4.5 interpreter")
     glb = tmp_path / "bearded.glb"
     glb.write_bytes(pipeline("a man with long wavy hair and a full beard", seed=2).glb)
-    report_path = tmp_path / "hair.json"
-    subprocess.run(
-        [str(BLENDER_PYTHON), str(ROOT / "tests/blender/inspect_hair.py"), str(glb),
-         str(report_path)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    report = json.loads(report_path.read_text())
+    report = _inspect("inspect_hair.py", glb, tmp_path)
     hair, beard = report["Hair"], report["FacialHair"]
     for part, name in ((hair, "Hair"), (beard, "FacialHair")):
         assert part["materials"] == [name] and part["alpha_wired"] and part["armature_modifier"]

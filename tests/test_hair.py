@@ -330,11 +330,6 @@ def test_every_style_stays_within_the_triangle_budget():
 # --- strand textures -----------------------------------------------------------------------------
 
 
-def test_the_atlas_layout_is_the_same_on_both_sides():
-    for name in ("CARD_REGION", "SHELL_DENSE_REGION", "SHELL_SPARSE_REGION"):
-        assert getattr(hair_module, name) == getattr(strands, name)
-
-
 @pytest.mark.parametrize("kind", strands.STRAND_KINDS)
 def test_strand_textures_have_strands_and_gaps(kind):
     colour = (0.35, 0.2, 0.1)

@@ -60,15 +60,19 @@ def _wait(store, job_id, states, timeout=30.0):
     raise AssertionError(f"{job_id} is {store.get(job_id).state}")
 
 
-@pytest.fixture
-def lanes(tmp_path):
+def _lanes_with(tmp_path, sculpt: BlocksUntilReleased):
+    """A started runner whose sculpt lane runs ``sculpt``: (store, runner, sculpt)."""
     store = JobStore(tmp_path)
-    sculpt = BlocksUntilReleased()
     runner = _runner(store, sculpt=sculpt)
     runner.start()
     yield store, runner, sculpt
     sculpt.release.set()
     runner.stop()
+
+
+@pytest.fixture
+def lanes(tmp_path):
+    yield from _lanes_with(tmp_path, BlocksUntilReleased())
 
 
 def _submit(store, runner, **fields):
@@ -192,13 +196,7 @@ class WritesThenBlocks(BlocksUntilReleased):
 
 @pytest.fixture
 def blocking_lane(tmp_path):
-    store = JobStore(tmp_path)
-    sculpt = WritesThenBlocks()
-    runner = _runner(store, sculpt=sculpt)
-    runner.start()
-    yield store, runner, sculpt
-    sculpt.release.set()
-    runner.stop()
+    yield from _lanes_with(tmp_path, WritesThenBlocks())
 
 
 def test_cancel_keeps_the_files_finished_before_it(blocking_lane):

@@ -18,7 +18,6 @@ from scipy.spatial import cKDTree
 from headsculpt.descriptive_code import FACIAL_HAIR_STYLES
 from headsculpt.prior.hair import (
     _SKIN_GAP,
-    CARD_REGION,
     SHELL_DENSE_REGION,
     SHELL_SPARSE_REGION,
     HairGeometry,
@@ -29,6 +28,7 @@ from headsculpt.prior.hair import (
     _smoothstep,
     _topology_cache,
     _unit,
+    card_strips,
     head_frame,
 )
 from headsculpt.prior.head_model import HeadMesh, HeadModel
@@ -358,33 +358,12 @@ def _cards(
     rng: np.random.Generator,
     bind_vertex: np.ndarray | None,
 ) -> HairGeometry:
-    """Strips along (C, K, 3) centre lines, two vertices per knot, in the card region."""
+    """Strips along (C, K, 3) centre lines, each reading a random window of the card region."""
     count, knots = points.shape[:2]
-    tangent = _unit(np.gradient(points, axis=1))
-    side = _unit(np.cross(tangent, normals[:, None, :]))
-    t = np.linspace(0.0, 1.0, knots)[None, :]
-    half = (0.5 * width[:, None] * (1.0 - taper * t))[..., None]
-    vertices = np.stack([points - side * half, points + side * half], axis=2).reshape(-1, 3)
-    facing = np.repeat(_unit(np.cross(side, tangent)), 2, axis=1).reshape(-1, 3)
-    u0 = rng.uniform(0.0, 0.8, count)[:, None]
-    u = np.stack([np.broadcast_to(u0, (count, knots)),
-                  np.broadcast_to(u0 + 0.18, (count, knots))], 2)  # fmt: skip
-    v = np.broadcast_to(t[..., None], (count, knots, 2))
-    uv = _in_region(np.stack([u, v], -1).reshape(-1, 2), CARD_REGION)
-    base = ((np.arange(count)[:, None] * knots + np.arange(knots - 1)[None, :]) * 2).reshape(-1)
-    triangles = np.concatenate(
-        [np.stack([base, base + 1, base + 3], 1), np.stack([base, base + 3, base + 2], 1)]
-    )
     if bind_vertex is None:
-        bind_vertex = np.zeros(len(vertices), dtype=np.int64)
-    return HairGeometry(
-        vertices=vertices.astype(np.float32),
-        normals=facing.astype(np.float32),
-        uv=uv.astype(np.float32),
-        triangles=triangles.astype(np.int32),
-        bind_vertex=np.asarray(bind_vertex, dtype=np.int64),
-        kind="cards",
-    )
+        bind_vertex = np.zeros(count * knots * 2, dtype=np.int64)
+    return card_strips(points, normals, width, taper, rng.uniform(0.0, 0.8, count), 0.18,
+                       bind_vertex)  # fmt: skip
 
 
 def _contour_height(marks: np.ndarray, ids: tuple[int, ...], x: np.ndarray) -> np.ndarray:

@@ -532,44 +532,23 @@ class _Builder:
     def _strips(
         self, points: np.ndarray, normals: np.ndarray, width: np.ndarray, taper: float
     ) -> HairGeometry:
-        """Cards along centre lines (C, K, 3): two vertices per knot, facing out."""
-        count, knots = points.shape[:2]
-        tangent = _unit(np.gradient(points, axis=1))
-        side = _unit(np.cross(tangent, normals[:, None, :]))
-        t = np.linspace(0.0, 1.0, knots)[None, :]
-        half = (0.5 * width[:, None] * (1.0 - taper * t))[..., None]
-        left, right = points - side * half, points + side * half
-        vertices = np.stack([left, right], axis=2).reshape(-1, 3)  # (C·K·2, 3)
-        # A flat card's edges dip toward a curved skull: keep them off the skin too.
-        # Only knots within reach of the skin need it (most long hair hangs free).
-        _, _, clearance = self.surface.query(points.reshape(-1, 3))
-        close = np.repeat(clearance < half.reshape(-1) + 0.003, 2)
-        for _ in range(2):  # twice: one push along a nearby normal can fall short
-            vertices[close] = self.surface.push_out(vertices[close], np.full(close.sum(), 0.0012))
-        facing = _unit(np.cross(side, tangent))
-        vertex_normals = np.repeat(facing, 2, axis=1).reshape(-1, 3)
-        # Each card reads a random window of the card region.
-        u0 = self.rng.uniform(0.0, 0.8, count)[:, None]
-        uw = np.clip(width / (0.04 * self.frame.iod / 0.064), 0.08, 0.2)[:, None]
-        u = np.stack([np.broadcast_to(u0, (count, knots)),
-                      np.broadcast_to(u0 + uw, (count, knots))], 2)  # fmt: skip
-        v = np.broadcast_to(t[..., None], (count, knots, 2))
-        uv = _in_region(np.stack([u, v], -1).reshape(-1, 2), CARD_REGION)
-        base = (np.arange(count)[:, None] * knots + np.arange(knots - 1)[None, :]) * 2
-        base = base.reshape(-1)
-        triangles = np.concatenate(
-            [np.stack([base, base + 1, base + 3], 1), np.stack([base, base + 3, base + 2], 1)]
-        )
+        """Cards along centre lines (C, K, 3), kept off the skin, bound to the scalp."""
+
+        def off_the_skin(vertices: np.ndarray, half: np.ndarray) -> np.ndarray:
+            # A flat card's edges dip toward a curved skull: keep them off the skin too.
+            # Only knots within reach of the skin need it (most long hair hangs free).
+            _, _, clearance = self.surface.query(points.reshape(-1, 3))
+            close = np.repeat(clearance < half.reshape(-1) + 0.003, 2)
+            for _ in range(2):  # twice: one push along a nearby normal can fall short
+                vertices[close] = self.surface.push_out(
+                    vertices[close], np.full(close.sum(), 0.0012)
+                )
+            return vertices
+
+        u_width = np.clip(width / (0.04 * self.frame.iod / 0.064), 0.08, 0.2)
         _, bind = self.bind_tree.query(points.reshape(-1, 3))  # one per knot, both edges
-        bind = np.repeat(bind, 2)
-        return HairGeometry(
-            vertices=vertices.astype(np.float32),
-            normals=vertex_normals.astype(np.float32),
-            uv=uv.astype(np.float32),
-            triangles=triangles.astype(np.int32),
-            bind_vertex=self.bind_pool[bind].astype(np.int64),
-            kind="cards",
-        )
+        return card_strips(points, normals, width, taper, self.rng.uniform(0.0, 0.8, len(width)),
+                           u_width, self.bind_pool[np.repeat(bind, 2)], off_the_skin)  # fmt: skip
 
     # -- gathered styles ----------------------------------------------------------------
 
@@ -834,6 +813,48 @@ def _landmarks(head: HeadModel) -> LandmarkEmbedding:
 
 
 # --- small helpers -------------------------------------------------------------------
+
+
+def card_strips(
+    points: np.ndarray,
+    normals: np.ndarray,
+    width: np.ndarray,
+    taper: float,
+    u0: np.ndarray,
+    u_width: np.ndarray | float,
+    bind_vertex: np.ndarray,
+    adjust=None,
+) -> HairGeometry:
+    """Cards along centre lines ``points`` (C, K, 3): two vertices per knot, ``width`` wide
+    at the root (C,) narrowing by ``taper`` toward the tip, facing away from ``normals``
+    (C, 3); card c reads the card region's columns ``u0[c]`` … ``u0[c] + u_width``, root to
+    tip down v. ``adjust(vertices, half_widths)`` may move the vertices (off the skin)."""
+    count, knots = points.shape[:2]
+    tangent = _unit(np.gradient(points, axis=1))
+    side = _unit(np.cross(tangent, normals[:, None, :]))
+    t = np.linspace(0.0, 1.0, knots)[None, :]
+    half = (0.5 * width[:, None] * (1.0 - taper * t))[..., None]
+    vertices = np.stack([points - side * half, points + side * half], axis=2).reshape(-1, 3)
+    if adjust is not None:
+        vertices = adjust(vertices, half)
+    facing = np.repeat(_unit(np.cross(side, tangent)), 2, axis=1).reshape(-1, 3)
+    u0 = np.asarray(u0)[:, None]
+    u1 = u0 + np.broadcast_to(np.asarray(u_width, dtype=np.float64), (count,))[:, None]
+    u = np.stack([np.broadcast_to(u0, (count, knots)), np.broadcast_to(u1, (count, knots))], 2)
+    v = np.broadcast_to(t[..., None], (count, knots, 2))
+    uv = _in_region(np.stack([u, v], -1).reshape(-1, 2), CARD_REGION)
+    base = ((np.arange(count)[:, None] * knots + np.arange(knots - 1)[None, :]) * 2).reshape(-1)
+    triangles = np.concatenate(
+        [np.stack([base, base + 1, base + 3], 1), np.stack([base, base + 3, base + 2], 1)]
+    )
+    return HairGeometry(
+        vertices=vertices.astype(np.float32),
+        normals=facing.astype(np.float32),
+        uv=uv.astype(np.float32),
+        triangles=triangles.astype(np.int32),
+        bind_vertex=np.asarray(bind_vertex, dtype=np.int64),
+        kind="cards",
+    )
 
 
 def _merge(pieces: list[HairGeometry]) -> HairGeometry:

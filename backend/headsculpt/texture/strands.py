@@ -1,8 +1,7 @@
 """Procedural strand textures for hair cards and shells: colour with alpha, normals, roughness.
 
-One square atlas per hair mesh, laid out as ``prior/hair.py`` expects (the
-regions below are that module's contract, repeated here because texture/ may
-not import the prior; tests/test_hair.py checks that they agree):
+One square atlas per hair mesh, laid out as ``prior/hair.py`` defines (its
+``CARD_REGION``, ``SHELL_DENSE_REGION`` and ``SHELL_SPARSE_REGION``):
 
 - left half: card strands running down, root at the top (v = 0), tapering and
   thinning toward the tips at the bottom;
@@ -22,9 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-CARD_REGION = (0.0, 0.0, 0.5, 1.0)  # u0, v0, u1, v1 (see prior/hair.py)
-SHELL_DENSE_REGION = (0.5, 0.0, 1.0, 0.5)
-SHELL_SPARSE_REGION = (0.5, 0.5, 1.0, 1.0)
+from headsculpt.prior.hair import CARD_REGION, SHELL_DENSE_REGION, SHELL_SPARSE_REGION
+
 STRAND_KINDS: tuple[str, ...] = ("scalp", "beard", "brow", "lash")
 
 
