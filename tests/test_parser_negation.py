@@ -13,7 +13,7 @@ import pytest
 
 from headsculpt.descriptive_code import DescriptiveCode
 from headsculpt.text.lexicon import NEGATED_STRENGTH, PLAIN
-from headsculpt.texture.skin_parameters import IRIS_COLOURS, SkinParameters
+from headsculpt.texture.skin_parameters import HAIR_COLOURS, IRIS_COLOURS, SkinParameters
 
 
 @pytest.mark.parametrize(
@@ -81,17 +81,34 @@ def test_stated_colours_are_painted(description_parser):
         assert skin.iris_colour == IRIS_COLOURS[colour]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: the code cannot carry 'not blue', so the painter's default "
-    "draw for fair skin picks blue for some seeds (needs a contract field; see docs/testing.md)",
-)
 def test_eyes_that_are_not_blue_are_never_painted_blue(description_parser):
+    """A negated colour sets nothing but rules the colour out of what is drawn (the
+    code's ``excluded``); the same for hair colours and hairstyles."""
     code = description_parser("a pale man whose eyes are not blue")
-    assert "eyes.color" not in code.attributes
-    for seed in range(32):
-        skin = SkinParameters.from_code(code, np.random.default_rng(seed))
-        assert skin.iris_colour != IRIS_COLOURS["blue"], seed
+    assert "eyes.color" not in code.attributes and code.excluded == {"eyes.color": ["blue"]}
+    irises = {SkinParameters.from_code(code, np.random.default_rng(s)).iris_colour
+              for s in range(48)}  # fmt: skip
+    assert IRIS_COLOURS["blue"] not in irises and len(irises) >= 3
+    fair = description_parser("a pale young man")  # the same draws, blue allowed
+    assert IRIS_COLOURS["blue"] in {
+        SkinParameters.from_code(fair, np.random.default_rng(s)).iris_colour for s in range(48)
+    }
+    hair = description_parser("a pale young man whose hair is not blond")
+    assert hair.excluded == {"hair.color": ["blond"]}
+    colours = {SkinParameters.from_code(hair, np.random.default_rng(s)).hair_colour
+               for s in range(48)}  # fmt: skip
+    assert HAIR_COLOURS["blond"] not in colours and len(colours) >= 2
+    assert DescriptiveCode.from_json(code.to_json()).excluded == code.excluded
+
+
+def test_a_hairstyle_ruled_out_is_never_drawn(description_parser):
+    from headsculpt.prior.hair_choices import hair_choices
+
+    assert description_parser("her hair is not curly").excluded == {"hair.style": ["curly"]}
+    code = DescriptiveCode(attributes={"gender": -0.9, "age": 25.0},
+                           excluded={"hair.style": ["long_straight", "long_wavy"]})  # fmt: skip
+    styles = {hair_choices(code, np.random.default_rng(s))["hair.style"] for s in range(64)}
+    assert not styles & {"long_straight", "long_wavy"} and len(styles) >= 3
 
 
 def test_negated_colour_leaves_the_default_colour(description_parser):

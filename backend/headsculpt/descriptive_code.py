@@ -2,7 +2,9 @@
 
 This is the contract between the text layer (which produces it) and the prior
 and texture layers (which turn it into shape and appearance). Its JSON form is
-``{"attributes": {...}, "abstract": [...], "ignored": [...], "phrases": [...]}``.
+``{"attributes": {...}, "abstract": [...], "ignored": [...], "phrases": [...]}``, plus
+``"excluded": {...}`` when the text rules values out ("eyes that are not blue": what is
+drawn for the eyes must not be blue).
 
 Scalar attributes lie in [-1, 1] with 0 the population average; an attribute
 the text does not mention is absent (not 0), so consumers can tell "average"
@@ -76,9 +78,20 @@ class DescriptiveCode:
     abstract: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     phrases: list[Phrase] = field(default_factory=list)
+    excluded: dict[str, list[str]] = field(default_factory=dict)  # categorical → ruled out
 
     def __post_init__(self) -> None:
         validate_attributes(self.attributes)
+        for name, values in self.excluded.items():
+            if name not in CATEGORICAL_ATTRIBUTES or set(values) - set(
+                CATEGORICAL_ATTRIBUTES[name]
+            ):
+                raise ValueError(f"excluded {name!r}: {values!r} are not its values")
+
+    def allowed(self, name: str, choices) -> list[str]:
+        """``choices`` of categorical ``name`` that the text did not rule out."""
+        ruled_out = set(self.excluded.get(name, ()))
+        return [c for c in choices if c not in ruled_out]
 
     def scalar(self, name: str) -> float | None:
         """The value of a scalar attribute, or None when the text left it open."""
@@ -86,12 +99,15 @@ class DescriptiveCode:
         return None if value is None else float(value)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "attributes": dict(sorted(self.attributes.items())),
             "abstract": list(self.abstract),
             "ignored": list(self.ignored),
             "phrases": [asdict(p) for p in self.phrases],
         }
+        if self.excluded:
+            data["excluded"] = {k: list(v) for k, v in sorted(self.excluded.items())}
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DescriptiveCode:
@@ -100,6 +116,7 @@ class DescriptiveCode:
             abstract=list(data.get("abstract", [])),
             ignored=list(data.get("ignored", [])),
             phrases=[Phrase(**p) for p in data.get("phrases", [])],
+            excluded={k: list(v) for k, v in data.get("excluded", {}).items()},
         )
 
 

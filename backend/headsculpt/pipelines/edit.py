@@ -170,6 +170,7 @@ class EditPipeline:
             abstract=list(dict.fromkeys(before.abstract + reading.not_applied)),
             ignored=list(before.ignored),
             phrases=phrases,
+            excluded={k: v for k, v in before.excluded.items() if k not in attributes},
         )
         return child, notes
 

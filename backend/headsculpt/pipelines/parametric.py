@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -387,11 +387,9 @@ def _code_gender(parameters: HeadParameters) -> float:
 def _with_hair(identity: DescriptiveCode, gender: float, seed: int) -> DescriptiveCode:
     """The identity with its hair decided (stated or drawn for who the head is), so the
     painter and the hair geometry agree on it."""
-    who = DescriptiveCode(attributes={**identity.attributes, "gender": gender})
+    who = replace(identity, attributes={**identity.attributes, "gender": gender})
     hair = hair_choices(who, np.random.default_rng([seed, _HAIR_STREAM]))
-    return DescriptiveCode(attributes={**identity.attributes, **hair},
-                           abstract=identity.abstract, ignored=identity.ignored,
-                           phrases=identity.phrases)  # fmt: skip
+    return replace(identity, attributes={**identity.attributes, **hair})
 
 
 def _with_sampled_identity(code: DescriptiveCode, rng: np.random.Generator) -> DescriptiveCode:
@@ -404,6 +402,4 @@ def _with_sampled_identity(code: DescriptiveCode, rng: np.random.Generator) -> D
     ancestry = dict(zip(ANCESTRIES, (float(w) for w in rng.dirichlet(np.ones(3))), strict=True))
     attributes.setdefault("age", age)
     attributes.setdefault("ancestry", ancestry)
-    return DescriptiveCode(
-        attributes=attributes, abstract=code.abstract, ignored=code.ignored, phrases=code.phrases
-    )
+    return replace(code, attributes=attributes)

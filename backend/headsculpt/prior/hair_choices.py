@@ -56,7 +56,8 @@ def hair_choices(code: DescriptiveCode, rng: np.random.Generator) -> dict[str, A
     length = code.scalar("hair.length")
     style = a.get("hair.style") or _style_from_length(length, code)
     if style is None:
-        style = _draw(_style_weights(code), rng)
+        weights = _style_weights(code)
+        style = _draw({k: weights[k] for k in code.allowed("hair.style", weights)}, rng)
         if length is None and (code.scalar("gender") or 0.0) >= 0:
             length = _DRAWN_MALE_LENGTH
     elif style in ("long_straight", "long_wavy") and length is not None and length <= _SHORT:
@@ -64,7 +65,10 @@ def hair_choices(code: DescriptiveCode, rng: np.random.Generator) -> dict[str, A
     facial = a.get("facial_hair.style") or _facial_from_beard(code.scalar("beard"))
     if facial is None:
         grown_man = (code.scalar("gender") or 0.0) > 0 and _age(code) >= ADULT_AGE
-        facial = _draw(_FACIAL_WEIGHTS, rng) if grown_man else "none"
+        weights = {
+            k: _FACIAL_WEIGHTS[k] for k in code.allowed("facial_hair.style", _FACIAL_WEIGHTS)
+        }
+        facial = _draw(weights, rng) if grown_man and weights else "none"
     return {"hair.style": style, "hair.length": 0.0 if length is None else length,
             "facial_hair.style": facial}  # fmt: skip
 

@@ -30,7 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from headsculpt.descriptive_code import AGE_RANGE_YEARS, DescriptiveCode, Phrase
+from headsculpt.descriptive_code import (
+    AGE_RANGE_YEARS,
+    CATEGORICAL_ATTRIBUTES,
+    DescriptiveCode,
+    Phrase,
+)
 from headsculpt.limits import MAX_PROMPT_CHARS
 from headsculpt.text import lexicon
 from headsculpt.text.encoder import SentenceEncoder
@@ -795,6 +800,8 @@ def _apply_modifiers(values: dict[str, Any], scale: float, negated: bool) -> dic
                 out[name] = "neutral"
             elif name == "facial_hair.style" and value != "none":
                 out[name] = "none"  # "not bearded", "without a moustache": none at all
+            elif name in CATEGORICAL_ATTRIBUTES:
+                out[_RULED_OUT + name] = value  # "not blue eyes": blue is ruled out
         elif negated and name in lexicon.PRESENCE_ATTRIBUTES and value > 0:
             out[name] = -1.0 if name == "beard" else -lexicon.PLAIN  # "no beard": none
         elif negated and name in lexicon.PRESENCE_ATTRIBUTES:
@@ -817,6 +824,7 @@ def _query_text(query: _Query) -> str:
 
 
 _PARTIAL_FACIAL_HAIR = ("moustache", "goatee", "stubble")
+_RULED_OUT = "not "  # a key prefix in a statement's values: a categorical value ruled out
 
 
 def _assemble(text: str, reading: _ClauseReader) -> DescriptiveCode:
@@ -824,10 +832,17 @@ def _assemble(text: str, reading: _ClauseReader) -> DescriptiveCode:
     attributes: dict[str, Any] = {}
     phrases: list[Phrase] = []
     setter: dict[str, str] = {}
+    excluded: dict[str, list[str]] = {}
     for statement in sorted(reading.statements, key=lambda s: s.order):
         values = {
             k: (round(v, 3) if isinstance(v, float) else v) for k, v in statement.values.items()
         }
+        for key in [k for k in values if k.startswith(_RULED_OUT)]:
+            name, value = key.removeprefix(_RULED_OUT), values.pop(key)
+            if value not in excluded.setdefault(name, []):
+                excluded[name].append(value)
+        if not values:
+            continue
         span = text[statement.start : statement.end]
         overridden = [
             f"{k} from '{setter[k]}'" for k in values if k in setter and attributes[k] != values[k]
@@ -870,4 +885,5 @@ def _assemble(text: str, reading: _ClauseReader) -> DescriptiveCode:
         abstract=list(dict.fromkeys(reading.abstract)),
         ignored=list(dict.fromkeys(reading.ignored)),
         phrases=phrases,
+        excluded={k: v for k, v in excluded.items() if attributes.get(k) not in v},
     )

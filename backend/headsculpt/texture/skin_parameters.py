@@ -134,9 +134,11 @@ def appearance_choices(code: DescriptiveCode, rng: np.random.Generator) -> dict[
         tone = float(np.clip(tone + rng.normal(0.0, 0.1), -1.0, 1.0))
     stated_hair = a.get("hair.color")
     natural = stated_hair if stated_hair in NATURAL_HAIR_COLOURS else None
-    brows = a.get("eyebrows.color") or natural or _default_hair(tone, age, rng)
-    iris = a.get("eyes.color") or ("brown" if tone > -0.3 else str(
-        rng.choice(["brown", "blue", "green", "gray", "hazel"])))  # fmt: skip
+    brows = a.get("eyebrows.color") or natural or _default_hair(tone, age, rng, code)
+    irises = code.allowed("eyes.color", ["brown", "blue", "green", "gray", "hazel", "amber"])
+    iris = a.get("eyes.color") or (
+        "brown" if tone > -0.3 and "brown" in irises else str(rng.choice(irises[:5]))
+    )
     beard = a.get("facial_hair.color") or (
         "gray" if age > GREYING_AGES["facial_hair.color"] and brows != "white" else brows
     )
@@ -144,9 +146,15 @@ def appearance_choices(code: DescriptiveCode, rng: np.random.Generator) -> dict[
             "hair.color": stated_hair or brows, "facial_hair.color": beard}  # fmt: skip
 
 
-def _default_hair(tone: float, age: float, rng: np.random.Generator) -> str:
+def _default_hair(tone: float, age: float, rng: np.random.Generator, code: DescriptiveCode) -> str:
+    """A natural hair colour for the person, avoiding colours the text ruled out."""
+    allowed = code.allowed("hair.color", code.allowed("eyebrows.color", NATURAL_HAIR_COLOURS))
     if age > GREYING_AGES["eyebrows.color"]:
-        return "gray"
+        return "gray" if "gray" in allowed else ("white" if "white" in allowed else allowed[0])
     if tone > -0.3:
-        return "black" if rng.random() < 0.6 else "brown"
-    return str(rng.choice(["brown", "brown", "blond", "black", "red"]))
+        dark = [c for c in ("black", "brown") if c in allowed]
+        if len(dark) == 2:
+            return "black" if rng.random() < 0.6 else "brown"
+        return dark[0] if dark else str(rng.choice(allowed))
+    return str(rng.choice([c for c in ["brown", "brown", "blond", "black", "red"] if c in allowed]
+                          or allowed))  # fmt: skip
