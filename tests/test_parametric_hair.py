@@ -159,3 +159,13 @@ def test_hair_glbs_validate(heads, tmp_path):
         path.write_bytes(heads[key].raw)
         count, errors = khronos_errors(path)
         assert count == 0, errors
+
+
+def test_progress_goes_forward_through_the_hair_stage(pipeline):
+    seen = []
+    code = pipeline.parse("a woman with a long ponytail")
+    pipeline.from_code(code, seed=2, progress=lambda stage, fraction, *_: seen.append(
+        (stage, fraction)))  # fmt: skip
+    fractions = [f for _, f in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert "hair" in [stage for stage, _ in seen]

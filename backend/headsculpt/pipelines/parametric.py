@@ -219,7 +219,7 @@ class ParametricPipeline:
         maps, noise = self.texture_space(config.texture_size, scaled_progress(progress, 0.2, 0.4))
         progress("texture", 0.4)
         skin = SkinParameters.from_code(identity, rng)
-        textures = paint(skin, maps, noise, seed, scaled_progress(progress, 0.4, 0.8))
+        textures = paint(skin, maps, noise, seed, scaled_progress(progress, 0.4, 0.7))
 
         progress("hair", 0.7)
         colours = {"hair": skin.hair_colour, "facial_hair": skin.beard_colour,
