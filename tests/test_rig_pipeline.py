@@ -238,7 +238,8 @@ def test_a_mesh_without_a_face_fails_with_a_clear_message(rig_pipeline):
 
 def test_a_textured_glb_keeps_its_uvs_and_materials(rig_pipeline, fisherman_glb):
     mesh = read_mesh(fisherman_glb)
-    assert {p.name for p in mesh.parts} == {"Head", "Eyes", "Mouth"}
+    names = {p.name for p in mesh.parts}
+    assert {"Head", "Eyes", "Mouth", "Brows", "Lashes"} <= names  # and his drawn hair
     result = rig_pipeline(mesh, RigOptions(already_in_prior_frame=True, find_landmarks=False))
     source = pygltflib.GLTF2.load_from_bytes(fisherman_glb.read_bytes())
     rigged = pygltflib.GLTF2.load_from_bytes(result.glb)
@@ -252,6 +253,16 @@ def test_a_textured_glb_keeps_its_uvs_and_materials(rig_pipeline, fisherman_glb)
         material = rigged.materials[after.material]
         assert material.pbrMetallicRoughness.baseColorTexture is not None
         assert material.normalTexture is not None
-    assert len(rigged.images) == 3  # the shared base colour, roughness and normal maps
+    shared = {  # Head, Eyes and Mouth still share one base colour, roughness and normal map
+        rigged.materials[
+            next(m for m in rigged.meshes if m.name == name).primitives[0].material
+        ].pbrMetallicRoughness.baseColorTexture.index
+        for name in ("Head", "Eyes", "Mouth")
+    }
+    assert len(shared) == 1
+    for name in names - {"Head", "Eyes", "Mouth"}:  # hair keeps its alpha-tested strands
+        after = next(m for m in rigged.meshes if m.name == name).primitives[0]
+        material = rigged.materials[after.material]
+        assert material.alphaMode == "MASK" and material.doubleSided, name
     eyes = next(m for m in rigged.meshes if m.name == "Eyes")
     assert {"eyeLookUpLeft", "eyeLookInRight"} <= set(eyes.extras["targetNames"])
