@@ -82,6 +82,7 @@ from headsculpt.render.mesh_render import (
 )
 from headsculpt.render.occupancy import OccupancyGrid
 from headsculpt.render.preview import TexturedMesh, render_preview
+from headsculpt.render.rasterizer import alpha_test
 from headsculpt.render.volume import VolumeRenderConfig, random_shading, render_volume
 
 GUIDANCES = ("sd", "reference")
@@ -593,16 +594,17 @@ def mesh_renderer(
     the unedited head IESD's InstructPix2Pix ControlNet sees."""
     vertices = torch.from_numpy(prior.to_unit_frame(mesh.vertices)).float()
     triangles = torch.from_numpy(mesh.triangles).long()
-    albedo = albedo_from_texture(
-        torch.from_numpy(mesh.uv).float(), torch.from_numpy(mesh.base_color).float() / 255.0
-    )
+    uv, texture = torch.from_numpy(mesh.uv).float(), torch.from_numpy(mesh.base_color) / 255.0
+    albedo = albedo_from_texture(uv, texture.float())
+    keep = alpha_test(uv, triangles, texture.float())  # a target's hair cards: strands only
     adjacency = EdgeAdjacency.from_triangles(triangles)
     background = torch.tensor(_TARGET_BACKGROUND)
 
     def render(views: list[SampledView], shading: str, light: torch.Tensor, size: int):
         with torch.no_grad():
             return render_mesh(vertices, triangles, [v.camera for v in views], size, albedo,
-                               background, shading, light, adjacency=adjacency).rgb  # fmt: skip
+                               background, shading, light, adjacency=adjacency,
+                               keep=keep).rgb  # fmt: skip
 
     return render
 

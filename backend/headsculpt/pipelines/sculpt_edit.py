@@ -311,7 +311,7 @@ def _fit_colours(
     surface = TriangleSurface(mesh.vertices, mesh.triangles)
     hits = surface.closest(points)
     uv = torch.from_numpy(hits.interpolate(np.asarray(mesh.uv, np.float64), mesh.triangles))
-    image = torch.from_numpy(mesh.base_color).float() / 255.0
+    image = torch.from_numpy(mesh.base_color[..., :3]).float() / 255.0
     colours = sample_texture(image, uv.float())
     normals = surface.face_normals[hits.triangle_ids]
     shift = rng.uniform(-_TEXTURE_SHELL_CELLS, _TEXTURE_SHELL_CELLS, (len(points), 1)) * cell

@@ -19,7 +19,13 @@ from torch.nn import functional
 
 from headsculpt.render.antialias import EdgeAdjacency, antialias
 from headsculpt.render.camera import Camera
-from headsculpt.render.rasterizer import Rasterization, interpolate, rasterize, sample_texture
+from headsculpt.render.rasterizer import (
+    FragmentTest,
+    Rasterization,
+    interpolate,
+    rasterize,
+    sample_texture,
+)
 
 # Albedo at each covered pixel (N, 3) in [0, 1], given where the pixels landed.
 SurfaceAlbedo = Callable[[Rasterization, torch.Tensor], torch.Tensor]
@@ -50,10 +56,12 @@ def albedo_from_points(colour: Callable[[torch.Tensor], torch.Tensor], vertices:
 
 
 def albedo_from_texture(uv: torch.Tensor, texture: torch.Tensor):
-    """A SurfaceAlbedo read from an (S, S, 3) texture in [0, 1] at per-vertex glTF UVs."""
+    """A SurfaceAlbedo read from an (S, S, 3) texture in [0, 1] at per-vertex glTF UVs
+    (an RGBA texture's colour; its alpha is the fragment test, ``alpha_test``)."""
+    colour = texture[..., :3].contiguous()
 
     def albedo(raster: Rasterization, triangles: torch.Tensor) -> torch.Tensor:
-        return sample_texture(texture, interpolate(uv, raster, triangles))
+        return sample_texture(colour, interpolate(uv, raster, triangles))
 
     return albedo
 
@@ -69,12 +77,13 @@ def render_mesh(
     light_dirs: torch.Tensor | None = None,
     config: MeshShading | None = None,
     adjacency: EdgeAdjacency | None = None,
+    keep: FragmentTest | None = None,
 ) -> MeshRender:
     """Each camera's (size × size) render; gradients reach ``vertices`` and the albedo.
 
     ``background`` (B, 3) or (3,); ``light_dirs`` (B, 3) or (3,) point from the head
     toward the light (default: from the head's centre toward each camera, as the
-    volume renderer does).
+    volume renderer does). ``keep``: a fragment test (``alpha_test`` of a hair texture).
     """
     if shading not in SHADINGS:
         raise ValueError(f"shading must be one of {SHADINGS}, got {shading!r}")
@@ -91,7 +100,7 @@ def render_mesh(
     images, alphas = [], []
     for index, camera in enumerate(cameras):
         clip = camera.to_clip(vertices)
-        raster = rasterize(clip, triangles, size, size)
+        raster = rasterize(clip, triangles, size, size, keep=keep)
         colour = albedo(raster, triangles)
         if shading != "albedo":
             if light_dirs is None:

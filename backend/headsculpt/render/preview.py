@@ -17,7 +17,7 @@ from headsculpt.progress import ProgressCallback, no_progress
 from headsculpt.render.camera import Camera
 from headsculpt.render.camera_sampler import CameraSampler
 from headsculpt.render.colour import linear_to_srgb, srgb_to_linear
-from headsculpt.render.rasterizer import interpolate, rasterize, sample_texture
+from headsculpt.render.rasterizer import alpha_test, interpolate, rasterize, sample_texture
 
 PREVIEW_VIEWS: tuple[tuple[str, float], ...] = (("front", 0.0), ("three-quarter", 35.0))
 _SUPERSAMPLE = 2  # for previews up to _SUPERSAMPLE_UP_TO pixels; larger ones are sharp enough
@@ -41,9 +41,6 @@ class TexturedMesh:
     triangles: np.ndarray  # (F, 3)
     base_color: np.ndarray  # (S, S, 3) uint8 sRGB, or (S, S, 4) with alpha: alpha-tested
     roughness: np.ndarray  # (S, S) uint8
-
-
-ALPHA_CUTOFF = 0.5  # glTF's default alphaCutoff: texels below it are not drawn
 
 
 def merge_meshes(meshes: list[TexturedMesh], atlas_height: int = 1024) -> TexturedMesh:
@@ -82,16 +79,7 @@ def render_view(mesh: TexturedMesh, camera: Camera, size: int) -> np.ndarray:
     vertices = torch.from_numpy(mesh.vertices).float()
     triangles = torch.from_numpy(mesh.triangles).long()
     texture = torch.from_numpy(mesh.base_color).float() / 255.0
-    keep = None
-    if texture.shape[-1] == 4 and (mesh.base_color[..., 3] < 255).any():
-        uv_table = torch.from_numpy(mesh.uv).float()
-        alpha = texture[..., 3:].contiguous()
-
-        def keep(triangle_ids: torch.Tensor, barycentric: torch.Tensor) -> torch.Tensor:
-            """Alpha test: the strands of hair cards are drawn, the gaps between them not."""
-            uv = (barycentric[..., None] * uv_table[triangles[triangle_ids]]).sum(1)
-            return sample_texture(alpha, uv)[:, 0] >= ALPHA_CUTOFF
-
+    keep = alpha_test(torch.from_numpy(mesh.uv).float(), triangles, texture)
     raster = rasterize(camera.to_clip(vertices), triangles, full, full, keep=keep)
 
     position = interpolate(vertices, raster, triangles)

@@ -305,3 +305,24 @@ def sample_texture(texture: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
         image, grid.to(image.dtype), mode="bilinear", padding_mode="border", align_corners=False
     )
     return sampled[0, :, 0].T
+
+
+ALPHA_CUTOFF = 0.5  # glTF's default alphaCutoff: texels below it are not drawn
+
+
+def alpha_test(
+    uv: torch.Tensor, triangles: torch.Tensor, texture: torch.Tensor
+) -> FragmentTest | None:
+    """The fragment test of an RGBA ``texture`` (H, W, 4) in [0, 1] at per-vertex ``uv``:
+    the strands of hair cards are drawn, the gaps between them not. None when the
+    texture has no alpha or is opaque everywhere (nothing to test)."""
+    if texture.shape[-1] != 4 or bool((texture[..., 3] >= 1.0).all()):
+        return None
+    alpha = texture[..., 3:].contiguous()
+    triangles = triangles.long()
+
+    def keep(triangle_ids: torch.Tensor, barycentric: torch.Tensor) -> torch.Tensor:
+        at = (barycentric[..., None] * uv[triangles[triangle_ids]]).sum(1)
+        return sample_texture(alpha, at)[:, 0] >= ALPHA_CUTOFF
+
+    return keep
