@@ -87,11 +87,11 @@ EQUIVALENT: dict[str, str] = {
     **dict.fromkeys(
         [
             f"headsculpt.texture.skin_parameters.xǁSkinParametersǁfrom_code__mutmut_{k}"
-            for k in (47, 48, 57)
+            for k in (62, 63, 72)
         ],
         "the clip of a stated beard to [0, 1]: 0.5·(v + 1) with v in [−1, 1] never leaves it",
     ),  # fmt: skip
-    "headsculpt.texture.skin_parameters.x__default_hair__mutmut_12": "rng.random() <= 0.6 "
+    "headsculpt.texture.skin_parameters.x__default_hair__mutmut_47": "rng.random() <= 0.6 "
     "instead of < 0.6 differs only when the draw is exactly 0.6",
     "headsculpt.text.parser.xǁ_ClauseReaderǁ_read_clause__mutmut_227": "negated=None for a "
     "named feature: every region with a presence value also has an absence value, so this "
@@ -101,7 +101,7 @@ EQUIVALENT: dict[str, str] = {
         "an age boundary moved by a year: no age word sits at 20 or 40 years (they are 1, 3, "
         "6, 8, 16, 22, 48, 68, 78)",
     ),
-    "headsculpt.text.parser.x__apply_modifiers__mutmut_47": "value ≥ 0 instead of > 0 "
+    "headsculpt.text.parser.x__apply_modifiers__mutmut_50": "value ≥ 0 instead of > 0 "
     "for a negated presence word: none of them sets 0",
     "headsculpt.export.glb.xǁ_Builderǁ_accessor__mutmut_1": "bounds=True by default: every "
     "accessor gets min/max, which are optional and still correct",

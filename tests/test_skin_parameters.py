@@ -109,3 +109,63 @@ def test_freckles_and_wrinkles_never_below_none():
     assert _skin(skin_freckles=-0.6, skin_wrinkles=-0.6).freckles == 0.0
     assert _skin(skin_wrinkles=-0.6).wrinkles == 0.0
     assert _skin().freckles == 0.0 and _skin().wrinkles == 0.0
+
+
+def _skin_of(attributes: dict, seed: int = 0, excluded: dict | None = None) -> SkinParameters:
+    code = DescriptiveCode(attributes=attributes, excluded=excluded or {})
+    return SkinParameters.from_code(code, np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize(
+    ("style", "cover", "region"),
+    [("bald", 0.0, "scalp"), ("buzz", 0.55, "scalp"), ("long_straight", 0.9, "scalp"),
+     ("receding", 0.9, "scalp_receding"), (None, 0.0, "scalp")],
+)  # fmt: skip
+def test_the_scalp_under_a_style_takes_the_hair_colour(style, cover, region):
+    skin = _skin_of({} if style is None else {"hair.style": style})
+    assert (skin.scalp_cover, skin.scalp_region) == (cover, region)
+
+
+@pytest.mark.parametrize(
+    ("style", "beard", "amount", "region"),
+    [("moustache", None, 0.8, "moustache"), ("goatee", None, 0.8, "goatee"),
+     ("full_beard", None, 1.0, "beard"), ("stubble", None, 0.35, "beard"),
+     ("stubble", 0.9, 0.35, "beard"),  # stubble stays stubble however dense
+     ("moustache", -0.5, 0.6, "moustache"),  # a stated style is always visible
+     ("short_beard", 0.9, 0.95, "beard")],
+)  # fmt: skip
+def test_a_facial_hair_style_paints_its_region(style, beard, amount, region):
+    attributes = {"gender": 0.9, "facial_hair.style": style}
+    if beard is not None:
+        attributes["beard"] = beard
+    skin = _skin_of(attributes)
+    assert skin.beard == pytest.approx(amount) and skin.beard_region == region
+
+
+def test_a_natural_hair_colour_is_the_brows_a_dyed_one_is_not():
+    red = _skin_of({"hair.color": "red", "age": 30.0})
+    assert red.hair_colour == red.eyebrow_colour == HAIR_COLOURS["red"]
+    pink = [_skin_of({"hair.color": "pink", "age": 30.0}, seed) for seed in range(12)]
+    assert {p.hair_colour for p in pink} == {HAIR_COLOURS["pink"]}
+    assert HAIR_COLOURS["pink"] not in {p.eyebrow_colour for p in pink}
+
+
+@pytest.mark.parametrize(
+    ("attributes", "excluded", "expected"),
+    [
+        ({"age": 80.0}, {"hair.color": ["gray"]}, {"white"}),
+        ({"age": 80.0}, {"hair.color": ["gray", "white"]}, {"black"}),
+        ({"age": 30.0, "skin.tone": 0.5}, {"hair.color": ["black"]}, {"brown"}),
+        ({"age": 30.0, "skin.tone": 0.5}, {"hair.color": ["brown"]}, {"black"}),
+    ],
+)
+def test_a_colour_ruled_out_is_never_the_drawn_hair(attributes, excluded, expected):
+    drawn = {_skin_of(attributes, seed, excluded).hair_colour for seed in range(16)}
+    assert drawn == {HAIR_COLOURS[c] for c in expected}
+
+
+def test_dark_hair_ruled_out_draws_from_what_is_left():
+    excluded = {"hair.color": ["black", "brown"]}
+    drawn = {_skin_of({"age": 30.0, "skin.tone": 0.5}, s, excluded).hair_colour
+             for s in range(32)}  # fmt: skip
+    assert len(drawn) >= 3 and not drawn & {HAIR_COLOURS["black"], HAIR_COLOURS["brown"]}
