@@ -77,6 +77,12 @@ EQUIVALENT: dict[str, str] = {
     ),
     "headsculpt.prior.code_mapping.x_head_parameters__mutmut_68": "the default ancestry's "
     "equal weights (1.0 → 2.0) are normalised to thirds all the same",
+    **dict.fromkeys(
+        [f"headsculpt.export.glb.x__own_png__mutmut_{k}" for k in (8, 12, 13)],
+        "format 'png' (PIL reads either case) or another zlib level: the same image, other bytes",
+    ),
+    "headsculpt.prior.code_mapping.x_scalar_values__mutmut_3": "break instead of continue at "
+    "hair.length: it is the last scalar attribute, so both stop at the same place",
     "headsculpt.texture.skin_parameters.x_appearance_choices__mutmut_43": "tone − N(0, "
     "0.1) instead of + N(0, 0.1): the noise is symmetric, its distribution is the same",
     **dict.fromkeys(

@@ -74,3 +74,27 @@ def test_an_artists_materials_keep_their_own_images_and_are_shared():
     assert gltf.materials[1].normalTexture is None
     assert [i.name for i in gltf.images] == ["Skin_base_color", "Skin_metallic_roughness",
                                              "Skin_normal"]  # fmt: skip
+
+
+def test_own_textures_are_stored_exactly_and_encoded_once_per_process():
+    """Strand textures repeat from head to head, so their PNGs are kept per process: the
+    image in the file is the texture, texel for texel, and the same texture gives the
+    same bytes again. (Fresh random texels: never in the cache when the test starts.)"""
+    from headsculpt.export import glb as glb_module
+
+    pixels = np.random.default_rng().integers(0, 256, (8, 8, 4), dtype=np.uint8)
+    material = PartMaterial("Hair", base_color=pixels, alpha_mode="MASK", double_sided=True)
+    first = write_glb(HeadAsset([_part("Hair", material)], SKELETON, None))
+    gltf, blob = load_gltf(first), load_gltf(first).binary_blob()
+    (image,) = gltf.images
+    view = gltf.bufferViews[image.bufferView]
+    stored = Image.open(io.BytesIO(blob[view.byteOffset : view.byteOffset + view.byteLength]))
+    assert image.mimeType == "image/png" and stored.format == "PNG"
+    assert (np.asarray(stored.convert("RGBA")) == pixels).all()
+    assert gltf.materials[0].alphaMode == "MASK"
+    again = PartMaterial("Hair", base_color=pixels.copy(), alpha_mode="MASK", double_sided=True)
+    assert write_glb(HeadAsset([_part("Hair", again)], SKELETON, None)) == first
+    for k in range(glb_module._OWN_PNGS_KEPT + 4):  # the cache keeps its bound
+        other = np.full((2, 2, 3), k, dtype=np.uint8)
+        write_glb(HeadAsset([_part("Cap", PartMaterial("Cap", base_color=other))], SKELETON, None))
+    assert len(glb_module._OWN_PNGS) <= glb_module._OWN_PNGS_KEPT
