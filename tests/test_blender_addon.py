@@ -11,6 +11,9 @@ import build_addon
 from conftest import BLENDER_PYTHON, ROOT, require_tool
 from test_glb import ARKIT_52, REQUIRED_BONES
 
+BASE_PARTS = {"Armature", "Head", "Eyes", "Mouth", "Brows", "Lashes"}
+HAIR_PARTS = {"Hair", "FacialHair"}  # only when the head has them (not bald, not shaven)
+
 
 @pytest.fixture(scope="module")
 def addon_report(tmp_path_factory):
@@ -74,7 +77,14 @@ def test_generate_imports_a_rigged_textured_head(addon_report):
     assert code["attributes"]["age"] == 75 and code["ignored"] == ["blorf"]
     assert any("Not used: blorf" in line for line in generate["code_lines"])
     assert generate["preview"].endswith(".png")
-    assert sorted(generate["objects"]) == ["Armature", "Eyes", "Head", "Mouth"]
+    # The head's parts: the fisherman is not said to be bald, so his drawn hair comes too;
+    # every part follows the armature (parented to it, deformed by it).
+    names = set(generate["objects"])
+    assert BASE_PARTS <= names <= BASE_PARTS | HAIR_PARTS and names & HAIR_PARTS
+    for name in names - {"Armature"}:
+        part = generate["objects"][name]
+        assert part["type"] == "MESH" and part["parent"] == "Armature", name
+        assert part["armature_modifier"], name
 
 
 @pytest.mark.blender
@@ -85,7 +95,8 @@ def test_cancel_history_reimport_and_edit(addon_report):
     assert [state for _, state, _ in jobs][:2] == ["cancelled", "succeeded"]  # newest first
     assert jobs[1][2]  # the finished job shows its preview
     reimported = addon_report["reimport"]["objects"]
-    assert len(reimported) == 4 and all(
+    # The same parts again, under new names (Blender adds .001), all in the collection.
+    assert len(reimported) == len(addon_report["generate"]["objects"]) and all(
         o["collections"] == ["HeadSculpt"] for o in reimported.values()
     )
 

@@ -247,9 +247,11 @@ try:
 
     # Rig selected head: a foreign copy of the head (no rig, no shape keys, scaled, yawed,
     # moved) goes to the backend and comes back rigged, beside the original.
+    # The head is the mesh with all 52 face units (hair and lashes carry only those that move
+    # them, and the hair may have more vertices than the head).
     full_head = max(
         (o for o in bpy.data.objects if o.type == "MESH" and o.data.shape_keys),
-        key=lambda o: len(o.data.vertices),
+        key=lambda o: (len(o.data.shape_keys.key_blocks), len(o.data.vertices)),
     )
     source = full_head.copy()
     source.data = full_head.data.copy()
