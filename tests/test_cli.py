@@ -69,3 +69,15 @@ def test_generate_variants_differ_but_keep_what_the_text_says(tmp_path):
     assert shapes[0]["nose-hump-incr"] == shapes[1]["nose-hump-incr"]  # stated: same
     assert shapes[0] != shapes[1]  # unstated attributes vary
     assert (tmp_path / "v_1.glb").read_bytes() != (tmp_path / "v_2.glb").read_bytes()
+
+
+def test_generate_help_describes_each_mode_once(tmp_path):
+    from headsculpt.pipelines.registry import job_kinds
+
+    completed = _run("generate", "--help", cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    text = " ".join(completed.stdout.split())  # argparse wraps lines
+    for kind in job_kinds():
+        summary = " ".join(f"{kind.mode}: {kind.summary}.".split())
+        # A generating mode is described; an edit's description belongs to `edit --help`.
+        assert (summary in text) == (kind.kind == "generate" and bool(kind.mode)), summary

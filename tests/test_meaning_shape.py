@@ -21,9 +21,15 @@ from conftest import ROOT
 from headsculpt.descriptive_code import SCALAR_ATTRIBUTES, DescriptiveCode
 from headsculpt.prior.code_mapping import (
     LOCAL_CHANGE_MAP,
+    OLD_AGES,
+    OLD_FACE,
     ONE_SIDED,
     PHENOTYPE_MAP,
+    YOUNG_AGES,
+    YOUNG_FACE,
+    age_face,
     age_to_phenotype,
+    gender_face,
     head_parameters,
 )
 from headsculpt.prior.head_model import PART_NAMES, HeadParameters, load_head_model
@@ -302,6 +308,50 @@ def test_age_follows_its_anchors(years, value):
     code = DescriptiveCode(attributes={"age": float(years)})
     phenotypes = head_parameters(code, np.random.default_rng(0)).phenotypes
     assert phenotypes["age"] == pytest.approx(value)
+
+
+# What an age or a gender must look like (issue 17), written here, not read from the
+# mapping: attribute → +1 its measure grows with the person's face, −1 it shrinks.
+CHILD_LOOK = {"nose.size": -1, "nose.length": -1, "jaw.width": -1, "chin.length": -1,
+              "eyes.size": 1, "cheeks.fullness": 1, "forehead.height": 1}  # fmt: skip
+OLD_LOOK = {"lips.thickness": -1, "eyes.bags": 1, "eyes.hooded": 1, "mouth.corners": -1,
+            "nose.length": 1, "ears.size": 1}  # fmt: skip
+FEMININE_LOOK = {"jaw.width": -1, "chin.width": -1, "lips.thickness": 1, "nose.size": -1,
+                 "eyebrows.height": 1, "neck.thickness": -1}  # fmt: skip
+MASCULINE_LOOK = {"jaw.width": 1, "chin.width": 1, "eyebrows.height": -1,
+                  "neck.thickness": 1}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("person", "look"),
+    [({"age": 6.0}, CHILD_LOOK), ({"age": 85.0}, OLD_LOOK),
+     ({"gender": -1.0}, FEMININE_LOOK), ({"gender": 1.0}, MASCULINE_LOOK)],
+    ids=["child", "old", "feminine", "masculine"],
+)  # fmt: skip
+def test_age_and_gender_shape_the_face_beyond_annys_phenotypes(probe, person, look):
+    """A child's face: small nose and jaw, big eyes, full cheeks, a high forehead; an old
+    one: thin lips, bags, hooded lids, drooping corners, a longer nose, larger ears; a
+    feminine one reads without hair (narrow jaw, full lips, high brows, slim neck). Each
+    measured against the same person with that attribute stated neutral (a stated
+    attribute beats these defaults), so Anny's own phenotypes are not what is measured."""
+    assert age_face(35.0) == {} == gender_face(0.0)  # the mapping's alone
+    for name, sign in look.items():
+        aged = probe.vertices(person)
+        neutral = probe.vertices({**person, name: 0.0})
+        measure = MEASURES[name][1]
+        change = 1000.0 * (
+            np.asarray(measure(probe, aged, probe.landmarks.positions(aged)), np.float64)
+            - np.asarray(measure(probe, neutral, probe.landmarks.positions(neutral)), np.float64)
+        )
+        assert np.all(sign * change > CLEAR_STEP_MM.get(name, MIN_STEP_MM)), f"{person}: {name}"
+
+
+def test_the_age_face_fades_in_and_out():
+    assert age_face(YOUNG_AGES[0]) == pytest.approx(YOUNG_FACE)
+    assert age_face(OLD_AGES[1]) == pytest.approx(OLD_FACE)
+    assert age_face(YOUNG_AGES[1]) == {} == age_face(OLD_AGES[0])
+    halfway = age_face((YOUNG_AGES[0] + YOUNG_AGES[1]) / 2)
+    assert halfway == pytest.approx({k: v / 2 for k, v in YOUNG_FACE.items()})
 
 
 def _face_proportions(p: ShapeProbe, v: np.ndarray) -> dict[str, float]:

@@ -153,4 +153,14 @@ def test_absence_bare_ages_and_self_naming_phrases(description_parser):
     a = description_parser("a bald man with no eyebrows, about sixty, with dark circles").attributes
     assert a["eyebrows.thickness"] == -1.0 and a["age"] == 60 and a["eyes.bags"] > 0
     assert description_parser("He is 45 and has 2 eyes").attributes["age"] == 45
+
+
+def test_a_person_of_a_number_is_that_age_and_other_counts_are_not(description_parser):
+    def age(text):
+        return description_parser(text).attributes.get("age")
+
+    assert age("a boy of six") == 6 and age("a woman of eighty-five with a bun") == 85
+    assert age("an old gentleman of 90") == 90 and age("a girl of about twelve") == 12
+    assert age("a mother of three") is None and age("a man of few words") is None
+    assert age("a face of two halves") is None
     assert description_parser("a receding hairline").attributes["forehead.height"] > 0

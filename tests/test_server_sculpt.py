@@ -1,7 +1,9 @@
 """A sculpt job on the real server: it survives kill -9 and resumes where it was.
 
 Reference guidance needs no weights: the server rebuilds its parent job's GLB (here a
-parametric head of another description) at the test preset, on this CPU.
+parametric head of another description, its hair a buzz cut: long sparse strands are not
+a surface the test preset can match image for image — docs/sculpt.md) at the test
+preset, on this CPU.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from backend_server import BackendServer, wait_for_job
 
 def test_a_sculpt_killed_mid_stage_resumes_from_its_checkpoint_after_a_restart(tmp_path):
     with BackendServer(tmp_path) as server, server.client() as client:
-        parent = client.post("/v1/jobs", json={"prompt": "a young woman with a round face",
-                                               "quality": "draft", "seed": 2}).json()  # fmt: skip
+        parent = client.post("/v1/jobs", json={
+            "prompt": "a young man with a round face and a buzz cut", "quality": "draft",
+            "seed": 2,
+        }).json()  # fmt: skip
         assert wait_for_job(client, parent["id"])["state"] == "succeeded"
         response = client.post("/v1/jobs", json={
             "mode": "sculpt", "prompt": "an old man with a long face", "quality": "test",

@@ -11,7 +11,8 @@ from headsculpt.pipelines.registry import all_presets, find_kind, job_kinds
 
 
 def add_parser(commands) -> None:
-    modes = [kind.mode for kind in job_kinds() if kind.kind == "generate" and kind.mode]
+    generating = [kind for kind in job_kinds() if kind.kind == "generate" and kind.mode]
+    modes = [kind.mode for kind in generating]
     generate = commands.add_parser("generate", help="make a rigged, textured head from text")
     generate.add_argument("text", help='a description, e.g. "an old fisherman with a big nose"')
     generate.add_argument(
@@ -24,7 +25,7 @@ def add_parser(commands) -> None:
         "--mode",
         default=modes[0],
         choices=modes,
-        help=" ".join(f"{k.mode}: {k.summary}." for k in job_kinds() if k.mode in modes),
+        help=" ".join(f"{k.mode}: {k.summary}." for k in generating),
     )
     generate.add_argument(
         "--quality",

@@ -12,6 +12,10 @@ target's size so that they mean the same for any head:
   share of their sampled points within a tolerance of the result's surface;
 - **novel-view PSNR**: albedo renders of result and target from views the pipeline's
   random cameras were not told about, over the same background.
+
+A target with alpha-tested parts (hair cards: strands on transparent quads) is measured
+as the reference teacher shows it: only its opaque texels are surface to be reached,
+and one sees through the gaps between strands.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from headsculpt.render.camera_sampler import CameraSampler
 from headsculpt.render.mesh_render import albedo_from_texture, render_mesh
 from headsculpt.render.picking import visible_points
 from headsculpt.render.preview import TexturedMesh
+from headsculpt.render.rasterizer import FragmentTest, alpha_test
 
 
 @dataclass
@@ -57,6 +62,46 @@ def sample_surface(
     vertices: np.ndarray, triangles: np.ndarray, count: int, rng: np.random.Generator
 ) -> np.ndarray:
     """(count, 3) points spread evenly over the surface (area-weighted triangles)."""
+    chosen, barycentric = _sample_triangles(vertices, triangles, count, rng)
+    corners = np.asarray(vertices, np.float64)[np.asarray(triangles)[chosen]]
+    return (barycentric[..., None] * corners).sum(1)
+
+
+def sample_opaque_surface(
+    mesh: TexturedMesh, count: int, rng: np.random.Generator, attempts: int = 8
+) -> np.ndarray:
+    """Like ``sample_surface``, but only where the mesh is drawn: with an RGBA texture,
+    a point on a transparent texel (between hair strands) is drawn again. Up to
+    ``count`` points; fewer only if the mesh is almost all transparent."""
+    keep = surface_test(mesh)
+    if keep is None:
+        return sample_surface(mesh.vertices, mesh.triangles, count, rng)
+    corners = np.asarray(mesh.vertices, np.float64)[np.asarray(mesh.triangles)]
+    found: list[np.ndarray] = []
+    have = 0
+    for _ in range(attempts):
+        chosen, barycentric = _sample_triangles(mesh.vertices, mesh.triangles, 2 * count, rng)
+        opaque = keep(torch.from_numpy(chosen), torch.from_numpy(barycentric)).numpy()
+        found.append((barycentric[opaque, :, None] * corners[chosen[opaque]]).sum(1))
+        have += int(opaque.sum())
+        if have >= count:
+            break
+    return np.concatenate(found)[:count]
+
+
+def surface_test(mesh: TexturedMesh) -> FragmentTest | None:
+    """The fragment test of the mesh's alpha (None for an opaque texture)."""
+    return alpha_test(
+        torch.from_numpy(np.asarray(mesh.uv, np.float32)),
+        torch.from_numpy(np.asarray(mesh.triangles)).long(),
+        torch.from_numpy(np.asarray(mesh.base_color)).float() / 255.0,
+    )
+
+
+def _sample_triangles(
+    vertices: np.ndarray, triangles: np.ndarray, count: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` triangle ids drawn by area and a uniform barycentric point (count, 3) in each."""
     corners = np.asarray(vertices, np.float64)[np.asarray(triangles)]
     areas = 0.5 * np.linalg.norm(
         np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1
@@ -67,15 +112,19 @@ def sample_surface(
     u, v = rng.random(count), rng.random(count)
     flip = u + v > 1.0
     u[flip], v[flip] = 1.0 - u[flip], 1.0 - v[flip]
-    a, b, c = corners[chosen, 0], corners[chosen, 1], corners[chosen, 2]
-    return a + u[:, None] * (b - a) + v[:, None] * (c - a)
+    return chosen, np.stack([1.0 - u - v, u, v], axis=1)
 
 
 def outer_points(
-    points: np.ndarray, vertices: np.ndarray, triangles: np.ndarray, views: int = 26
+    points: np.ndarray,
+    vertices: np.ndarray,
+    triangles: np.ndarray,
+    views: int = 26,
+    keep: FragmentTest | None = None,
 ) -> np.ndarray:
     """The points that some camera around the mesh can see (its outer surface: not the
-    eyeballs behind the lids, the teeth or the inside of the mouth)."""
+    eyeballs behind the lids, the teeth or the inside of the mouth). ``keep``: the
+    mesh's fragment test (``surface_test``): a point behind a gap between strands is seen."""
     sampler = CameraSampler.around(np.asarray(vertices))
     angles = [(az, el) for el in (-30.0, 0.0, 30.0) for az in range(0, 360, 45)]
     angles += [(0.0, 85.0), (0.0, -85.0)]
@@ -86,7 +135,9 @@ def outer_points(
     tolerance = 0.002 * float(np.linalg.norm(np.ptp(vertices, axis=0)))
     for azimuth, elevation in angles[:views]:
         camera = sampler.view(azimuth, elevation, 30.0, 1.05).camera
-        seen |= visible_points(camera, query, mesh_vertices, mesh_triangles, 256, tolerance)
+        seen |= visible_points(
+            camera, query, mesh_vertices, mesh_triangles, 256, tolerance, keep=keep
+        )
     return np.asarray(points)[seen.numpy()]
 
 
@@ -111,8 +162,9 @@ def measure_reconstruction(
     rng = np.random.default_rng(seed)
     diagonal = float(np.linalg.norm(target.vertices.max(0) - target.vertices.min(0)))
     on_result = sample_surface(result.vertices, result.triangles, samples, rng)
-    on_target = sample_surface(target.vertices, target.triangles, samples, rng)
-    on_target = outer_points(on_target, target.vertices, target.triangles)
+    target_test = surface_test(target)
+    on_target = sample_opaque_surface(target, samples, rng)
+    on_target = outer_points(on_target, target.vertices, target.triangles, keep=target_test)
     forward = surface_distances(on_result, target.vertices, target.triangles).mean() / diagonal
     backward = surface_distances(on_target, result.vertices, result.triangles).mean() / diagonal
     coverage = {}
@@ -151,7 +203,7 @@ def novel_view_psnr(
             render = render_mesh(
                 torch.from_numpy(np.asarray(mesh.vertices, np.float32)),
                 torch.from_numpy(np.asarray(mesh.triangles)).long(),
-                cameras, size, albedo, background,
+                cameras, size, albedo, background, keep=surface_test(mesh),
             )  # fmt: skip
         images.append(render.rgb)
     error = ((images[0] - images[1]) ** 2).mean(dim=(1, 2, 3)).clamp(min=1e-10)

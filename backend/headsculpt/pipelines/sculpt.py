@@ -142,15 +142,31 @@ class Prior:
     size: float  # its largest side (metres)
 
     @classmethod
-    def around(cls, mesh: TexturedMesh, landmarks: np.ndarray, code: dict[str, Any]) -> Prior:
+    def around(
+        cls,
+        mesh: TexturedMesh,
+        landmarks: np.ndarray,
+        code: dict[str, Any],
+        also_frame: np.ndarray | None = None,
+    ) -> Prior:
         """The unit frame, box and cameras around a head given in the prior frame (metres):
-        the parametric head for a sculpt, the parent's surface for an edit."""
+        the parametric head for a sculpt, the parent's surface for an edit.
+
+        ``also_frame``: points (prior frame) the box and the cameras must hold too — the
+        prior's drawn hair, or a reference target (long hair, a horn) reaching past the
+        head's own box. The unit frame stays the head's, so settings keep their meaning."""
         low, high = mesh.vertices.min(0), mesh.vertices.max(0)
         centre, size = (low + high) / 2.0, float((high - low).max())
         vertices = (mesh.vertices - centre) / size
         half = 0.5 * (1.0 + 2.0 * _BOX_PADDING)
-        box = Box((0.0, 0.0, 0.0), (half, half, half))
-        sampler = CameraSampler.around(vertices, CameraSamplerConfig(framing_range=(1.0, 1.2)))
+        box_low, box_high, framed = np.full(3, -half), np.full(3, half), vertices
+        if also_frame is not None and len(also_frame):
+            extra = (np.asarray(also_frame, np.float64) - centre) / size
+            box_low = np.minimum(box_low, extra.min(0) - _BOX_PADDING)
+            box_high = np.maximum(box_high, extra.max(0) + _BOX_PADDING)
+            framed = np.concatenate([vertices, extra])
+        box = Box(tuple((box_low + box_high) / 2.0), tuple((box_high - box_low) / 2.0))
+        sampler = CameraSampler.around(framed, CameraSamplerConfig(framing_range=(1.0, 1.2)))
         unit_landmarks = (np.asarray(landmarks, np.float64) - centre) / size
         return cls(replace(mesh, vertices=vertices), unit_landmarks, box, sampler, code, centre,
                    size)  # fmt: skip
@@ -222,12 +238,14 @@ class SculptPipeline:
         generator = torch.Generator().manual_seed(seed)
         total = preset.total_steps + 2  # + the prior and the export
 
-        # 1. Prior: the head the text describes.
+        # 1. Prior: the head the text describes, in a box that holds its hair (or the
+        #    reference target, which may reach further: long hair, a horn).
         progress("prior", 0.0)
-        prior = self.prior(request.prompt, seed)
+        target = _reference_target(request.reference) if request.guidance == "reference" else None
+        prior = self.prior(request.prompt, seed, target)
         if set_code is not None:
             set_code(prior.code)
-        teacher = self.teacher(request, preset, prior)
+        teacher = self.teacher(request, preset, prior, target)
         timings["prior"] = time.perf_counter() - started
 
         # 2. Coarse: the density field, from the prior's shape.
@@ -279,18 +297,31 @@ class SculptPipeline:
         return {"glb": rigged.glb, "sidecar": sidecar, "mesh": mesh}
 
     # --- 1. prior -----------------------------------------------------------------
-    def prior(self, prompt: str, seed: int) -> Prior:
-        """The parametric head for the text, its landmarks, a box and cameras around it."""
+    def prior(self, prompt: str, seed: int, target: TexturedMesh | None = None) -> Prior:
+        """The parametric head for the text, its landmarks, a box and cameras around it
+        and its drawn hair — or, with a reference ``target``, around the target."""
         code = self.parametric.parse(prompt)
         head = self.parametric.from_code(code, prompt, seed)
         landmarks = self.parametric.landmarks.positions(head.mesh.vertices)
-        return Prior.around(head.mesh, landmarks, code.to_json())
+        if target is not None:
+            also_frame = target.vertices
+        else:
+            also_frame = np.concatenate([np.zeros((0, 3))] + [h.vertices for h in head.hair])
+        return Prior.around(head.mesh, landmarks, code.to_json(), also_frame)
 
     # --- the guidance ---------------------------------------------------------------
-    def teacher(self, request: SculptRequest, preset: SculptPreset, prior: Prior) -> Teacher:
-        """Stable Diffusion with the landmark ControlNet, or the reference teacher."""
+    def teacher(
+        self,
+        request: SculptRequest,
+        preset: SculptPreset,
+        prior: Prior,
+        target: TexturedMesh | None = None,
+    ) -> Teacher:
+        """Stable Diffusion with the landmark ControlNet, or the reference teacher (its
+        ``target`` read by :func:`_reference_target`)."""
         if request.guidance == "reference":
-            return _reference_teacher(request.reference, prior)
+            return _reference_teacher(target or _reference_target(request.reference),
+                                      request.reference, prior)  # fmt: skip
         return _stable_diffusion_teacher(request, preset, prior, self.parametric)
 
     # --- 2. coarse ------------------------------------------------------------------
@@ -540,13 +571,17 @@ class Checkpoint:
 
 
 # --- teachers -------------------------------------------------------------------------
-def _reference_teacher(reference: str | None, prior: Prior) -> Teacher:
+def _reference_target(reference: str | None) -> TexturedMesh:
+    """The reference teacher's target: the GLB's meshes in one (hair cards alpha-tested)."""
+    if not reference:
+        raise ValueError("reference: the reference teacher needs a target GLB (--reference)")
+    return read_head_glb(reference).mesh
+
+
+def _reference_teacher(target: TexturedMesh, reference: str | None, prior: Prior) -> Teacher:
     from headsculpt.guidance.reference import ReferenceGuidance
     from headsculpt.guidance.score_distillation import DistillationConfig
 
-    if not reference:
-        raise ValueError("reference: the reference teacher needs a target GLB (--reference)")
-    target = read_head_glb(reference).mesh
     render_target = mesh_renderer(target, prior)
 
     def conditions(views, shading, light, size) -> GuidanceBatch:

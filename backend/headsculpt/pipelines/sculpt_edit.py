@@ -40,7 +40,12 @@ import numpy as np
 import torch
 
 from headsculpt import __version__
-from headsculpt.eval.reconstruction import measure_reconstruction, outer_points, sample_surface
+from headsculpt.eval.reconstruction import (
+    measure_reconstruction,
+    outer_points,
+    sample_opaque_surface,
+    surface_test,
+)
 from headsculpt.export.glb_reader import read_head_glb
 from headsculpt.export.surface_query import TriangleSurface
 from headsculpt.geometry.density_field import DensityField
@@ -306,8 +311,9 @@ def _fit_colours(
     and the same colours a little off it, so the colours hold where the edit moves the
     surface."""
     rng = np.random.default_rng(seed)
-    points = sample_surface(mesh.vertices, mesh.triangles, _TEXTURE_SAMPLES, rng)
-    points = outer_points(points, mesh.vertices, mesh.triangles)  # not teeth or eyeballs
+    points = sample_opaque_surface(mesh, _TEXTURE_SAMPLES, rng)  # strands, not their gaps
+    keep = surface_test(mesh)
+    points = outer_points(points, mesh.vertices, mesh.triangles, keep=keep)  # not teeth or eyes
     surface = TriangleSurface(mesh.vertices, mesh.triangles)
     hits = surface.closest(points)
     uv = torch.from_numpy(hits.interpolate(np.asarray(mesh.uv, np.float64), mesh.triangles))

@@ -109,6 +109,64 @@ EXPRESSIONS: dict[str, dict[str, float]] = {
              "mouthStretchLeft": 0.5, "mouthStretchRight": 0.5},
 }  # fmt: skip
 
+# What age does to a face beyond Anny's age phenotype (which mostly scales the body):
+# a child's face is small under a large cranium — small nose and jaw, big eyes, full
+# cheeks, a high forehead; an old face sags — thinner lips, drooping corners, bags and
+# hooded lids, a longer nose, larger ears, hollower cheeks. Added to unstated attributes
+# (like a face shape's), in full at YOUNG_AGES[0] / OLD_AGES[1] years, fading to nothing
+# at the other end of each range.
+YOUNG_FACE: dict[str, float] = {
+    "nose.size": -0.7, "nose.length": -0.5, "nose.bridge": -0.6, "nose.tip": 0.4,
+    "jaw.width": -0.6, "chin.length": -0.5, "chin.prominence": -0.5, "eyes.size": 0.5,
+    "cheeks.fullness": 0.6, "cheekbones.prominence": -0.5, "forehead.height": 0.6,
+    "eyebrows.height": 0.3, "neck.thickness": -0.5,
+}  # fmt: skip
+OLD_FACE: dict[str, float] = {
+    "lips.thickness": -0.7, "mouth.corners": -0.5, "eyes.bags": 0.7, "eyes.hooded": 0.6,
+    "nose.length": 0.4, "ears.size": 0.5, "cheeks.fullness": -0.4,
+    "cheekbones.prominence": 0.3,
+}  # fmt: skip
+YOUNG_AGES = (6.0, 17.0)  # full young face at or below the first, none from the second
+OLD_AGES = (50.0, 85.0)  # none up to the first, the full old face from the second
+
+
+def age_face(years: float) -> dict[str, float]:
+    """The offsets age adds to a face's attributes (empty for a grown adult)."""
+    young = float(np.clip((YOUNG_AGES[1] - years) / (YOUNG_AGES[1] - YOUNG_AGES[0]), 0.0, 1.0))
+    old = float(np.clip((years - OLD_AGES[0]) / (OLD_AGES[1] - OLD_AGES[0]), 0.0, 1.0))
+    offsets: dict[str, float] = {}
+    for table, weight in ((YOUNG_FACE, young), (OLD_FACE, old)):
+        if weight > 0.0:
+            for name, amount in table.items():
+                offsets[name] = offsets.get(name, 0.0) + weight * amount
+    return offsets
+
+
+# What gender does to a face beyond Anny's gender phenotype (which mostly changes the
+# body), so that it reads without hair: a feminine face has a narrower jaw and chin,
+# fuller lips, a smaller nose, higher and finer brows, a slimmer neck; a masculine one
+# a broader jaw and chin, a heavier, lower brow and a thicker neck. Added to unstated
+# attributes in proportion to how strongly the code states the gender (−1 … +1).
+FEMININE_FACE: dict[str, float] = {
+    "jaw.width": -0.5, "chin.width": -0.4, "chin.prominence": -0.3, "lips.thickness": 0.4,
+    "nose.size": -0.4, "nose.width": -0.3, "eyebrows.height": 0.4, "eyebrows.thickness": -0.6,
+    "cheekbones.prominence": 0.3, "eyes.size": 0.2, "neck.thickness": -0.6,
+    "forehead.slope": -0.3,
+}  # fmt: skip
+MASCULINE_FACE: dict[str, float] = {
+    "jaw.width": 0.4, "chin.width": 0.3, "chin.prominence": 0.3, "nose.size": 0.2,
+    "eyebrows.height": -0.3, "eyebrows.thickness": 0.3, "lips.thickness": -0.2,
+    "neck.thickness": 0.4, "forehead.slope": 0.3,
+}  # fmt: skip
+
+
+def gender_face(gender: float) -> dict[str, float]:
+    """The offsets a gender (the code's −1 feminine … +1 masculine) adds to a face."""
+    table = MASCULINE_FACE if gender > 0 else FEMININE_FACE
+    weight = min(abs(float(gender)), 1.0)
+    return {name: weight * amount for name, amount in table.items()} if weight else {}
+
+
 # Anny's age phenotype is piecewise linear in these (years, value) anchors.
 AGE_ANCHORS = ((1.0, 0.0), (11.0, 1.0 / 3.0), (25.0, 2.0 / 3.0), (90.0, 1.0))
 DEFAULT_VARIATION = 0.35
@@ -142,9 +200,12 @@ def scalar_values(
         noise = float(rng.uniform(-variation, variation))
         values[name] = stated if stated is not None else noise
     shape = code.attributes.get("face.shape")
-    for name, amount in FACE_SHAPES.get(shape, {}).items():
-        if code.scalar(name) is None:  # an explicit attribute beats the shape's default
-            values[name] = float(np.clip(values[name] + amount, -1.0, 1.0))
+    age = float(code.attributes.get("age", DEFAULT_AGE_YEARS))
+    person = (FACE_SHAPES.get(shape, {}), age_face(age), gender_face(values["gender"]))
+    for defaults in person:
+        for name, amount in defaults.items():
+            if code.scalar(name) is None:  # an explicit attribute beats these defaults
+                values[name] = float(np.clip(values[name] + amount, -1.0, 1.0))
     return values
 
 

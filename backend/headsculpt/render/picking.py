@@ -11,7 +11,12 @@ from dataclasses import dataclass
 import torch
 
 from headsculpt.render.camera import Camera, to_pixels
-from headsculpt.render.rasterizer import edge_barycentric, rasterize, screen_coordinates
+from headsculpt.render.rasterizer import (
+    FragmentTest,
+    edge_barycentric,
+    rasterize,
+    screen_coordinates,
+)
 
 PICK_SUPERSAMPLE = 4  # rasterize finer than the image so a pixel's triangle is the point's
 
@@ -42,16 +47,18 @@ def pick_surface(
     width: int,
     height: int,
     supersample: int = PICK_SUPERSAMPLE,
+    keep: FragmentTest | None = None,
 ) -> SurfacePick:
     """The nearest surface under each pixel position (N, 2) of a width×height image.
 
     The mesh is rasterized at ``supersample`` × the image size, so that the
     triangle found under a position is (nearly always) the one it lies in.
+    ``keep``: a fragment test (the gaps between hair strands are not surface).
     """
     factor = supersample
     fine_w, fine_h = width * factor, height * factor
     clip = camera.to_clip(vertices.double(), aspect=width / height)
-    raster = rasterize(clip, triangles, fine_h, fine_w)
+    raster = rasterize(clip, triangles, fine_h, fine_w, keep=keep)
     triangle_at = torch.full((fine_h * fine_w,), -1, dtype=torch.int64)
     triangle_at[raster.pixels] = raster.triangle_ids
     fine = positions.double() * factor
@@ -78,8 +85,10 @@ def visible_points(
     triangles: torch.Tensor,
     size: int,
     tolerance: float | None = None,
+    keep: FragmentTest | None = None,
 ) -> torch.Tensor:
-    """(N,) bool: each world point is in view and not hidden behind the mesh.
+    """(N,) bool: each world point is in view and not hidden behind the mesh (behind
+    what ``keep``, a fragment test, leaves of it: one sees between hair strands).
 
     ``tolerance`` is in world units: a point on the surface (a landmark) must not
     hide itself, so anything within that distance in front of the nearest
@@ -90,7 +99,7 @@ def visible_points(
     if tolerance is None:
         tolerance = 0.02 * float((vertices.amax(0) - vertices.amin(0)).norm())
     pixels, _ = to_pixels(camera, points, size, size)
-    pick = pick_surface(camera, vertices, triangles, pixels, size, size, supersample=1)
+    pick = pick_surface(camera, vertices, triangles, pixels, size, size, supersample=1, keep=keep)
     surface = pick.interpolate(vertices, triangles)
     eye = torch.tensor(camera.eye, dtype=points.dtype)
     point_distance = (points - eye).norm(dim=1)

@@ -118,6 +118,13 @@ _AGE_CUES = frozenset(
         "under",
     }
 )
+# "a boy of six", "a woman of eighty-five": a number after "of" is an age when "of"
+# follows one of these (not "a mother of three", "a face of two halves").
+_AGED_PERSONS = frozenset(
+    {"man", "woman", "boy", "girl", "child", "kid", "person", "guy", "gentleman", "lady",
+     "fellow", "lad", "lass", "chap", "gal", "toddler", "youngster", "youth", "teenager",
+     "teen", "adult", "individual", "elder", "senior"}
+)  # fmt: skip
 _YEAR_WORDS = frozenset({"year", "years", "yr", "yrs", "yo", "y/o"})
 _AGE_COMPOUND = re.compile(r"^(.+?)-(?:years?|yrs?)(?:-old)?$")
 _DECADE_COMPOUND = re.compile(r"^(early|mid|late)-(.+)$")
@@ -340,6 +347,9 @@ def _read_age(tokens: list[_Token], i: int) -> tuple[float, int] | None:
     previous = tokens[i - 1].text if i > 0 else ""
     if number is not None and previous in _AGE_CUES and 1 <= number <= 100:
         return number, 1  # "she looks about sixty", "he is 45"
+    person = tokens[i - 2].text if i > 1 else ""
+    if number is not None and previous == "of" and person in _AGED_PERSONS and number <= 110:
+        return number, 1  # "a boy of six"
     if word in ("aged", "age", "ages"):  # "aged 60", "age of 60"
         offset = 2 if following[:1] == ["of"] else 1
         if len(following) >= offset and _number(following[offset - 1]) is not None:
