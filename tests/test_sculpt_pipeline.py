@@ -199,3 +199,29 @@ def test_the_fine_stage_samples_headsculpts_late_timesteps(pipeline, tiny_models
     fine = torch.cat(sampled[TINY.coarse_steps :])
     assert len(fine) == TINY.fine_steps * TINY.fine_views
     assert fine.max() <= 500 and fine.min() >= 20
+
+
+def test_the_box_holds_what_reaches_past_the_head_and_the_cameras_keep_framing_it():
+    """Long hair or a reference target's horn must lie inside the field's box (a field is
+    empty outside it); the cameras still frame the head, so the face keeps its pixels."""
+    from headsculpt.pipelines.sculpt import Prior
+    from headsculpt.render.preview import TexturedMesh
+
+    corners = np.array([[x, y, z] for x in (-0.1, 0.1) for y in (-0.12, 0.12) for z in (0, 0.3)])
+    head = TexturedMesh(corners, corners, np.zeros((8, 2)), np.array([[0, 1, 2]]),
+                        np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.uint8))  # fmt: skip
+    landmarks = np.zeros((478, 3))
+    alone = Prior.around(head, landmarks, {})
+    assert alone.box.centre == (0.0, 0.0, 0.0) and alone.box.half_extent == (0.65,) * 3
+    hair_to_the_chest = np.array([[0.0, 0.05, -0.25], [0.0, 0.2, 0.1]])  # metres, below, behind
+    reaching = Prior.around(head, landmarks, {}, also_contain=hair_to_the_chest)
+    inside = reaching.box.contains(torch.from_numpy(reaching.to_unit_frame(hair_to_the_chest)))
+    assert bool(inside.all())
+    low, high = reaching.box.corners(dtype=torch.float64)
+    # Grown down and back to the points plus the padding (unit frame: the head's centre at
+    # 0.15 m, its largest side 0.3 m) …
+    assert float(low[2]) == pytest.approx((-0.25 - 0.15) / 0.3 - 0.15)
+    assert float(high[1]) == pytest.approx(0.2 / 0.3 + 0.15)
+    assert [float(low[0]), float(high[2])] == pytest.approx([-0.65, 0.65])  # … nowhere else
+    assert reaching.sampler.target == alone.sampler.target  # the cameras frame the head
+    assert reaching.sampler.radius == alone.sampler.radius
