@@ -26,7 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from headsculpt.descriptive_code import CATEGORICAL_ATTRIBUTES, SCALAR_ATTRIBUTES  # noqa: E402
 from headsculpt.pipelines.contract import default_seed  # noqa: E402
 from headsculpt.pipelines.edit import EditPipeline, ParentHead  # noqa: E402
-from headsculpt.prior.code_mapping import FACE_SHAPES  # noqa: E402
+from headsculpt.prior.code_mapping import (  # noqa: E402
+    FACE_SHAPES,
+    OLD_FACE,
+    YOUNG_FACE,
+)
 from headsculpt.texture.skin_parameters import GREYING_AGES  # noqa: E402
 
 HELD_OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "edit_pairs_heldout.json"
@@ -106,12 +110,14 @@ def score_pairs(pipeline: EditPipeline, pairs: list[dict]) -> EditScore:
 
 def _driven_by(expect: dict) -> set[str]:
     """Attributes an expected change acts through: a face shape is its offsets (see
-    FACE_SHAPES), and the painter greys or un-greys brows, hair and beard with age."""
+    FACE_SHAPES), an age is the face of that age (YOUNG_FACE, OLD_FACE) and the painter
+    greys or un-greys brows, hair and beard with it."""
     driven: set[str] = set()
     if "face.shape" in expect:
         driven.update(n for offsets in FACE_SHAPES.values() for n in offsets)
     if "age" in expect:
         driven.update(GREYING_AGES)
+        driven.update(YOUNG_FACE, OLD_FACE)
     if "beard" in expect:  # a beard's amount and its style are one change
         driven.add("facial_hair.style")
     return driven

@@ -29,7 +29,6 @@ from headsculpt.prior.code_mapping import (
     YOUNG_FACE,
     age_face,
     age_to_phenotype,
-    gender_face,
     head_parameters,
 )
 from headsculpt.prior.head_model import PART_NAMES, HeadParameters, load_head_model
@@ -310,31 +309,25 @@ def test_age_follows_its_anchors(years, value):
     assert phenotypes["age"] == pytest.approx(value)
 
 
-# What an age or a gender must look like (issue 17), written here, not read from the
-# mapping: attribute → +1 its measure grows with the person's face, −1 it shrinks.
+# What an age must look like (issue 17), written here, not read from the mapping:
+# attribute → +1 its measure grows with the person's face, −1 it shrinks.
 CHILD_LOOK = {"nose.size": -1, "nose.length": -1, "jaw.width": -1, "chin.length": -1,
               "eyes.size": 1, "cheeks.fullness": 1, "forehead.height": 1}  # fmt: skip
 OLD_LOOK = {"lips.thickness": -1, "eyes.bags": 1, "eyes.hooded": 1, "mouth.corners": -1,
             "nose.length": 1, "ears.size": 1}  # fmt: skip
-FEMININE_LOOK = {"jaw.width": -1, "chin.width": -1, "lips.thickness": 1, "nose.size": -1,
-                 "eyebrows.height": 1, "neck.thickness": -1}  # fmt: skip
-MASCULINE_LOOK = {"jaw.width": 1, "chin.width": 1, "eyebrows.height": -1,
-                  "neck.thickness": 1}  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("person", "look"),
-    [({"age": 6.0}, CHILD_LOOK), ({"age": 85.0}, OLD_LOOK),
-     ({"gender": -1.0}, FEMININE_LOOK), ({"gender": 1.0}, MASCULINE_LOOK)],
-    ids=["child", "old", "feminine", "masculine"],
+    [({"age": 6.0}, CHILD_LOOK), ({"age": 85.0}, OLD_LOOK)],
+    ids=["child", "old"],
 )  # fmt: skip
-def test_age_and_gender_shape_the_face_beyond_annys_phenotypes(probe, person, look):
+def test_age_shapes_the_face_beyond_annys_phenotypes(probe, person, look):
     """A child's face: small nose and jaw, big eyes, full cheeks, a high forehead; an old
-    one: thin lips, bags, hooded lids, drooping corners, a longer nose, larger ears; a
-    feminine one reads without hair (narrow jaw, full lips, high brows, slim neck). Each
+    one: thin lips, bags, hooded lids, drooping corners, a longer nose, larger ears. Each
     measured against the same person with that attribute stated neutral (a stated
     attribute beats these defaults), so Anny's own phenotypes are not what is measured."""
-    assert age_face(35.0) == {} == gender_face(0.0)  # the mapping's alone
+    assert age_face(35.0) == {}  # the mapping's alone
     for name, sign in look.items():
         aged = probe.vertices(person)
         neutral = probe.vertices({**person, name: 0.0})

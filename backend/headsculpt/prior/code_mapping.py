@@ -142,31 +142,6 @@ def age_face(years: float) -> dict[str, float]:
     return offsets
 
 
-# What gender does to a face beyond Anny's gender phenotype (which mostly changes the
-# body), so that it reads without hair: a feminine face has a narrower jaw and chin,
-# fuller lips, a smaller nose, higher and finer brows, a slimmer neck; a masculine one
-# a broader jaw and chin, a heavier, lower brow and a thicker neck. Added to unstated
-# attributes in proportion to how strongly the code states the gender (−1 … +1).
-FEMININE_FACE: dict[str, float] = {
-    "jaw.width": -0.5, "chin.width": -0.4, "chin.prominence": -0.3, "lips.thickness": 0.4,
-    "nose.size": -0.4, "nose.width": -0.3, "eyebrows.height": 0.4, "eyebrows.thickness": -0.6,
-    "cheekbones.prominence": 0.3, "eyes.size": 0.2, "neck.thickness": -0.6,
-    "forehead.slope": -0.3,
-}  # fmt: skip
-MASCULINE_FACE: dict[str, float] = {
-    "jaw.width": 0.4, "chin.width": 0.3, "chin.prominence": 0.3, "nose.size": 0.2,
-    "eyebrows.height": -0.3, "eyebrows.thickness": 0.3, "lips.thickness": -0.2,
-    "neck.thickness": 0.4, "forehead.slope": 0.3,
-}  # fmt: skip
-
-
-def gender_face(gender: float) -> dict[str, float]:
-    """The offsets a gender (the code's −1 feminine … +1 masculine) adds to a face."""
-    table = MASCULINE_FACE if gender > 0 else FEMININE_FACE
-    weight = min(abs(float(gender)), 1.0)
-    return {name: weight * amount for name, amount in table.items()} if weight else {}
-
-
 # Anny's age phenotype is piecewise linear in these (years, value) anchors.
 AGE_ANCHORS = ((1.0, 0.0), (11.0, 1.0 / 3.0), (25.0, 2.0 / 3.0), (90.0, 1.0))
 DEFAULT_VARIATION = 0.35
@@ -201,8 +176,7 @@ def scalar_values(
         values[name] = stated if stated is not None else noise
     shape = code.attributes.get("face.shape")
     age = float(code.attributes.get("age", DEFAULT_AGE_YEARS))
-    person = (FACE_SHAPES.get(shape, {}), age_face(age), gender_face(values["gender"]))
-    for defaults in person:
+    for defaults in (FACE_SHAPES.get(shape, {}), age_face(age)):
         for name, amount in defaults.items():
             if code.scalar(name) is None:  # an explicit attribute beats these defaults
                 values[name] = float(np.clip(values[name] + amount, -1.0, 1.0))
