@@ -322,8 +322,9 @@ class SculptPipeline:
         """Stable Diffusion with the landmark ControlNet, or the reference teacher (its
         ``target`` read by :func:`_reference_target`)."""
         if request.guidance == "reference":
-            return _reference_teacher(target or _reference_target(request.reference),
-                                      request.reference, prior)  # fmt: skip
+            if target is None:
+                target = _reference_target(request.reference)
+            return _reference_teacher(target, request.reference, prior)
         return _stable_diffusion_teacher(request, preset, prior, self.parametric)
 
     # --- 2. coarse ------------------------------------------------------------------
