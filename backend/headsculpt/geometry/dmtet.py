@@ -21,6 +21,7 @@ from torch import nn
 
 from headsculpt.bounds import Box
 from headsculpt.geometry.density_field import DensityField
+from headsculpt.geometry.optical_depth import HALF_TRANSMITTANCE_DEPTH, optical_depth_from_outside
 
 # The six edges of a tet as pairs of its local corners; triangles name these edges.
 TET_EDGES = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
@@ -211,5 +212,12 @@ class DMTet(nn.Module):
             if threshold <= 0:
                 raise ValueError(f"threshold must be positive, got {threshold}")
             ratio = density.clamp(min=threshold * 1e-12) / threshold
-            dmtet.sdf.copy_((-torch.log(ratio) / LOG_DENSITY_SPAN).clamp(-1.0, 1.0))
+            sdf = -torch.log(ratio) / LOG_DENSITY_SPAN
+            # Inside too: what light reaches only through opaque matter from every side
+            # (a render's surface is at transmittance 1/2), however thin its density.
+            side = dmtet.config.resolution + 1
+            depth = optical_depth_from_outside(density.reshape(side, side, side), dmtet.cell_size)
+            seen = depth.reshape(-1).clamp(min=1e-12) / HALF_TRANSMITTANCE_DEPTH
+            sdf = torch.minimum(sdf, -torch.log(seen) / LOG_DENSITY_SPAN)
+            dmtet.sdf.copy_(sdf.clamp(-1.0, 1.0))
         return dmtet

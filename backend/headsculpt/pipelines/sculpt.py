@@ -95,6 +95,10 @@ _PRIOR_TRANSITION = 0.01  # the prior's density falls from full to none over 1 %
 _PRIOR_STRENGTH = 10.0  # density e^10 inside the prior, e^-10 far outside (threestudio's blob)
 SURFACE_DENSITY = 25.0  # the coarse field's surface, in the unit frame (threestudio)
 _EMPTY_ALPHA = 0.01
+# Face close-ups of the fine stage: the front half of the head, the face filling the frame.
+_FACE_CAMERAS = CameraSamplerConfig(
+    elevation_range=(-10.0, 30.0), azimuth_range=(-60.0, 60.0), framing_range=(1.0, 1.2)
+)
 
 
 @dataclass
@@ -172,6 +176,25 @@ class Prior:
         unit_landmarks = (np.asarray(landmarks, np.float64) - centre) / size
         return cls(replace(mesh, vertices=vertices), unit_landmarks, box, sampler, code, centre,
                    size)  # fmt: skip
+
+    def views(
+        self, count: int, generator: torch.Generator, face_share: float = 0.0
+    ) -> list[SampledView]:
+        """``count`` random views of the head, each with probability ``face_share`` a
+        close-up of the face instead (TADA's face views): from whole-head renders alone
+        an eye is a few pixels at the test preset's size, and the texture keeps no more."""
+        views = self.sampler.sample(count, generator)
+        if face_share <= 0.0:
+            return views
+        close = torch.rand(count, generator=generator) < face_share
+        faces = self.face_sampler().sample(count, generator)
+        chosen = zip(views, faces, close.tolist(), strict=True)
+        return [face if up else view for view, face, up in chosen]
+
+    def face_sampler(self) -> CameraSampler:
+        """Cameras on the face's side framing its landmarks (brows to chin, cheek to
+        cheek)."""
+        return CameraSampler.around(self.landmarks, _FACE_CAMERAS)
 
     def to_unit_frame(self, points: np.ndarray) -> np.ndarray:
         return (np.asarray(points, np.float64) - self.centre) / self.size
@@ -461,7 +484,7 @@ class SculptPipeline:
             vertices, triangles = dmtet.extract_mesh()
             if len(triangles) == 0:
                 raise RuntimeError(f"the {stage} stage lost the surface (no triangles left)")
-            views = prior.sampler.sample(preset.fine_views, generator)
+            views = prior.views(preset.fine_views, generator, preset.face_view_share)
             shading = random_shading(step + preset.coarse_steps, generator,
                                      preset.albedo_only_steps)  # fmt: skip
             light = _light_directions(views, prior)

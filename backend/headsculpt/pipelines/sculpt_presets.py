@@ -4,7 +4,9 @@ and high lives here, and nowhere else.
 ``standard`` follows HeadSculpt's paper and released code (REFERENCE.md): 64² coarse
 renders, 512² fine renders, timesteps [0.02, 0.98] then [0.02, 0.50], CFG 100, a tet
 grid of 256, 7,000 steps in all. ``test`` is small enough for a 2-core CPU (minutes)
-and is what the reconstruction proofs run.
+and is what the reconstruction proofs run. Every preset lights some coarse steps: in
+albedo renders a pit inside the silhouette looks like the surface around it, and DMTet
+starts from a cratered head the fine stage cannot close (docs/sculpt.md).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class SculptPreset:
     fine_lr: float = 1e-3  # DMTet SDF and offsets
     texture_lr: float = 1e-2
     albedo_only_steps: int = 200  # no lighting until the shape has normals worth lighting
+    face_view_share: float = 0.25  # of the fine stage's views, close-ups of the face
     checkpoint_every: int = 50
     preview_every: int = 100
     occupancy_resolution: int = 64
@@ -58,6 +61,8 @@ class SculptPreset:
                 raise ValueError(f"{name} must be positive")
         if self.edit_coarse_steps < 0:
             raise ValueError("edit_coarse_steps must not be negative")
+        if not 0.0 <= self.face_view_share <= 1.0:
+            raise ValueError("face_view_share must be between 0 and 1")
 
     @property
     def total_steps(self) -> int:
@@ -69,7 +74,7 @@ SCULPT_PRESETS: dict[str, SculptPreset] = {
         coarse_steps=1000, coarse_size=48, coarse_views=2, samples_per_ray=48,
         hash_levels=12, hash_log2_table=15,
         fine_steps=200, fine_size=96, fine_views=2, tet_resolution=64, texture_size=512,
-        albedo_only_steps=1000, checkpoint_every=50, preview_every=100,
+        albedo_only_steps=700, checkpoint_every=50, preview_every=100,
         occupancy_resolution=32, fine_lr=1e-2, edit_coarse_steps=300, edit_steps=100,
     ),
     "preview": SculptPreset(
