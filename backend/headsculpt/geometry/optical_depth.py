@@ -48,8 +48,9 @@ def _along(density: torch.Tensor, direction: tuple[int, int, int], length: float
     """Optical depth to each vertex of light travelling along ``direction`` (grid steps).
 
     depth(v) = depth(v − direction) + length·(density(v − direction) + density(v))/2,
-    both zero where v − direction is off the grid. The sweep runs along the first axis the
-    direction moves on, so each slice needs only the one before it.
+    both taken as zero where v − direction is off the grid (the sweep's first slice is
+    left at zero: a grid's border is empty space around the head). The sweep runs along
+    the first axis the direction moves on, so each slice needs only the one before it.
     """
     axis = next(a for a in range(3) if direction[a])
     moving = density.movedim(axis, 0)
