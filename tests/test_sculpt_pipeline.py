@@ -229,6 +229,27 @@ def test_the_box_holds_what_reaches_past_the_head_and_the_cameras_keep_framing_i
     assert reaching.sampler.radius == alone.sampler.radius
 
 
+def test_the_coarse_field_starts_as_the_prior_with_clear_air_it_can_still_fill(pipeline):
+    """Step 0 renders the prior: solid just inside its surface, air a sample cannot see.
+    Yet the air is not so empty that nothing grows there: the gradient that grows a horn
+    or long hair the prior lacks scales with the density there (a floor of e^-10 starved
+    it, and a horn stopped half-way — docs/sculpt.md)."""
+    from headsculpt.pipelines.sculpt import SURFACE_DENSITY
+
+    prior = pipeline.prior(PROMPT, seed=0)
+    field = pipeline.coarse_field(prior, TINY)
+    low, high = prior.box.corners()
+    points = low + (high - low) * torch.rand(40000, 3, generator=torch.Generator().manual_seed(0))
+    distance = field.prior(points)  # the prior's signed distance (the head's size is 1)
+    with torch.no_grad():
+        inside, _ = field(points[distance < -0.02])
+        outside, _ = field(points[distance > 0.1])
+    assert float(inside.min()) > SURFACE_DENSITY
+    spacing = 2.0 * max(prior.box.half_extent) * 3**0.5 / SCULPT_PRESETS["test"].samples_per_ray
+    assert float(outside.max()) * spacing < 2e-3  # a sample's alpha: the air is clear
+    assert float(outside.min()) > float(np.exp(-5.0))  # … and still trainable
+
+
 def test_face_close_ups_frame_the_face_from_its_side_in_the_share_asked(pipeline):
     """A share of the fine stage's views are close-ups of the face: every landmark in the
     frame and filling it, from the face's half of the head; the rest whole-head views."""

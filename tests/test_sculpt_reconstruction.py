@@ -70,10 +70,10 @@ def _check_reconstruction(target, result, sidecar) -> None:
     report = measure_reconstruction(result.mesh, target.mesh, target.regions)
     assert report.chamfer <= 0.012, report.to_dict()
     assert report.psnr >= 22.0, report.to_dict()
-    if target.regions:  # ≥ 80 % of the accessories' visible points grown
-        distances = np.concatenate([np.full(len(v), c) for c, v in (
-            (report.coverage[k], target.regions[k]) for k in target.regions)])  # fmt: skip
-        assert distances.mean() >= 0.8, report.to_dict()
+    # ≥ 80 % of each accessory's visible points grown, not only of all of them: the horn's
+    # tip was lost (78 %) while the bun and ring carried the pooled share (90 %).
+    for name, share in report.coverage.items():
+        assert share >= 0.8, (name, report.to_dict())
     # The pipeline measured itself the same way, and wrote it down.
     assert sidecar["reconstruction"]["chamfer"] == pytest.approx(report.chamfer, abs=0.002)
     assert sidecar["guidance"]["kind"] == "reference"
@@ -148,7 +148,8 @@ def test_blender_imports_the_sculpt_rigged_and_jaw_open_opens_its_mouth(accessor
     # lip moves less than a scan's (≥ 5 mm in test_rig_pipeline.py): measured 2.2–2.3 mm,
     # then 1.4 mm after the changes against craters (2026-11-24; which of the three moved
     # it was not measured): this target's chin above the ring is lumpy from the coarse
-    # stage on and its lower lip sits 5.6 mm from the target's (docs/sculpt.md, open).
+    # stage on and its lower lip sat 5.6 mm from the target's (docs/sculpt.md, open);
+    # 2.4 mm and 3.6 mm once the field's air was let grow (density floor e^-4, one run).
     # A jaw that does not reach the lips moves it 0.
     assert lower > 0.001
     if lower <= 3 * abs(upper):  # the upper lip should stay: a known weakness, reported

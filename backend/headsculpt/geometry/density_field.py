@@ -26,9 +26,11 @@ _TRUNC_EXP_MAX = 15.0  # threestudio's trunc_exp: exp forward, gradient capped a
 class DensityFieldConfig:
     """Box, encoding, MLP and the prior's density bias.
 
-    The bias is ``prior_strength × (1 − 2 σ(sdf × prior_sharpness))``: +strength deep
-    inside the prior, −strength far outside, 0 on its surface. ``prior_sharpness`` is
-    per world unit (metres for the head): 1 / sharpness is the width of the transition.
+    The bias goes from ``prior_strength`` deep inside the prior to ``prior_floor`` far
+    outside (default −strength: 0 on its surface), a sigmoid of ``sdf × prior_sharpness``.
+    ``prior_sharpness`` is per world unit (metres for the head): 1 / sharpness is the
+    width of the transition. A higher floor keeps the air transparent but lets density
+    grow where the prior has none: the gradient that grows it scales with e^floor.
     """
 
     box: Box = Box()
@@ -37,6 +39,7 @@ class DensityFieldConfig:
     hidden_layers: int = 1  # 1 or 2
     prior_strength: float = 5.0
     prior_sharpness: float = 20.0
+    prior_floor: float | None = None  # the bias far outside; None: −prior_strength
     activation: str = "trunc_exp"  # or "softplus"
 
     def __post_init__(self) -> None:
@@ -73,10 +76,11 @@ class DensityField(nn.Module):
         """(N,) the prior's pre-activation bias; zero without a prior."""
         if self.prior is None:
             return torch.zeros(len(points), dtype=points.dtype, device=points.device)
-        sdf = self.prior(points)
-        return self.config.prior_strength * (
-            1.0 - 2.0 * torch.sigmoid(sdf * self.config.prior_sharpness)
-        )
+        config = self.config
+        inside = config.prior_strength
+        outside = -inside if config.prior_floor is None else config.prior_floor
+        outward = torch.sigmoid(self.prior(points) * config.prior_sharpness)
+        return inside + (outside - inside) * outward
 
     def density_normals(self, points: torch.Tensor, create_graph: bool = True) -> torch.Tensor:
         """(N, 3) unit −∇density: outward where density falls off.

@@ -92,7 +92,11 @@ _SDF_RESOLUTION = 64
 _LANDMARK_SIZE = 512  # the ControlNet's drawings; resized to the latents' 8× by the guidance
 _TARGET_BACKGROUND = (1.0, 1.0, 1.0)  # the reference teacher's renders and the student's
 _PRIOR_TRANSITION = 0.01  # the prior's density falls from full to none over 1 % of the box
-_PRIOR_STRENGTH = 10.0  # density e^10 inside the prior, e^-10 far outside (threestudio's blob)
+_PRIOR_STRENGTH = 10.0  # density e^10 inside the prior (threestudio's blob)
+# Far outside it e^-4: air stays clear (a sample's alpha ~0.1 %), yet what the prior
+# lacks — a horn, long hair — can grow: at e^-10 the gradient that would grow it was
+# e^6 times smaller, and a horn stopped half-way (docs/sculpt.md).
+_PRIOR_FLOOR = -4.0
 SURFACE_DENSITY = 25.0  # the coarse field's surface, in the unit frame (threestudio)
 _EMPTY_ALPHA = 0.01
 # Face close-ups of the fine stage: the front half of the head, the face filling the frame.
@@ -361,6 +365,7 @@ class SculptPipeline:
         size = 2.0 * max(prior.box.half_extent)
         return DensityField(
             DensityFieldConfig(box=prior.box, encoding=encoding, prior_strength=_PRIOR_STRENGTH,
+                               prior_floor=_PRIOR_FLOOR,
                                prior_sharpness=1.0 / (_PRIOR_TRANSITION * size)),
             prior=sdf,
         )  # fmt: skip
