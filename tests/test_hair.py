@@ -348,6 +348,19 @@ def test_strand_textures_have_strands_and_gaps(kind):
     assert (tilt[opaque] > 20).any() and (tilt[opaque] < -20).any()
 
 
+def test_scalp_cards_are_mostly_hair_so_long_hair_hides_what_is_behind_it():
+    """At the atlas size the product draws, a scalp card's texels between root and tips are
+    mostly opaque strands; at half the strands long hair read as wet strings with the
+    skin showing through (docs/parametric.md)."""
+    from headsculpt.pipelines.hair_parts import STRAND_TEXTURE_SIZE
+
+    size = STRAND_TEXTURE_SIZE
+    alpha = strands.strand_textures((0.35, 0.2, 0.1), "scalp", size, 0).base_color[..., 3]
+    middle = alpha[int(0.1 * size) : int(0.7 * size), : size // 2]  # the card region
+    assert (middle > 127).mean() > 0.7
+    assert (middle == 0).mean() > 0.05  # still strands, with gaps between them
+
+
 def test_roots_are_darker_than_tips_and_grey_hair_is_not_flat():
     rgba = strands.strand_textures((0.35, 0.22, 0.12), "scalp", 256, 2).base_color
     card = rgba[:, :128].astype(float)

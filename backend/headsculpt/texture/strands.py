@@ -47,10 +47,13 @@ class _Look:
     root_dark: float
     tip_light: float
     roughness: float
+    card_density: float = 1.0  # the card region's strands, relative to strands_per_texel
 
 
 _LOOKS = {
-    "scalp": _Look(0.55, (1.4, 2.6), (0.72, 1.0), 3.0, 1.5, 0.72, 1.12, 0.45),
+    # Scalp cards carry twice the strands: at 1.0 half a card's texels were gaps and long
+    # hair read as wet strings with the skin showing through (docs/parametric.md).
+    "scalp": _Look(0.55, (1.4, 2.6), (0.72, 1.0), 3.0, 1.5, 0.72, 1.12, 0.45, card_density=2.0),
     "beard": _Look(0.45, (1.8, 3.2), (0.5, 0.95), 7.0, 4.0, 0.8, 1.15, 0.55),
     "brow": _Look(0.35, (1.8, 3.0), (0.55, 0.95), 2.0, 1.0, 0.85, 1.08, 0.55),
     "lash": _Look(0.12, (3.5, 6.0), (0.75, 1.0), 1.0, 0.5, 1.0, 1.0, 0.4),
@@ -75,7 +78,7 @@ def strand_textures(
     height = np.zeros((size, size), dtype=np.float32)
     slope = np.zeros((size, size), dtype=np.float32)
     for region, density, card in (
-        (CARD_REGION, 1.0, True),
+        (CARD_REGION, look.card_density, True),
         (SHELL_DENSE_REGION, 3.2, False),
         (SHELL_SPARSE_REGION, 2.2, False),
     ):
