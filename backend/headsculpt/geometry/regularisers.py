@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import torch
 
+from headsculpt.mesh_edges import MeshEdges
+
 
 def orientation_loss(
     normals: torch.Tensor, view_dirs: torch.Tensor, weights: torch.Tensor
@@ -38,8 +40,7 @@ def sparsity_loss(opacity: torch.Tensor, kind: str = "mean") -> torch.Tensor:
 
 def mesh_edges(faces: torch.Tensor) -> torch.Tensor:
     """(E, 2) unique undirected edges of (F, 3) faces, low id first."""
-    edges = torch.cat([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]], 0)
-    return torch.unique(edges.sort(1).values, dim=0)
+    return MeshEdges.of(faces).ends
 
 
 def uniform_laplacian(vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
@@ -73,13 +74,8 @@ def normal_consistency(vertices: torch.Tensor, faces: torch.Tensor) -> torch.Ten
     corners = vertices[faces]
     normals = torch.linalg.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
     normals = torch.nn.functional.normalize(normals, dim=-1, eps=1e-12)
-    edges = torch.cat([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]], 0).sort(1).values
-    face_of = torch.arange(len(faces), device=faces.device).repeat(3)
-    _, edge_id, count = torch.unique(edges, dim=0, return_inverse=True, return_counts=True)
-    shared = count[edge_id] == 2
-    edge_id, face_of = edge_id[shared], face_of[shared]
-    order = torch.argsort(edge_id, stable=True)  # the two faces of an edge become neighbours
-    pairs = face_of[order].reshape(-1, 2)
+    first, second = MeshEdges.of(faces).shared_sides()
+    pairs = torch.stack([first, second], dim=1) // 3  # the two faces on each shared edge
     if len(pairs) == 0:
         return vertices.new_zeros(())
     cosine = (normals[pairs[:, 0]] * normals[pairs[:, 1]]).sum(-1)

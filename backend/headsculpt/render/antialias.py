@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from headsculpt.mesh_edges import MeshEdges
 from headsculpt.render.rasterizer import (
     Rasterization,
     edge_barycentric,
@@ -48,24 +49,14 @@ class EdgeAdjacency:
         so that a UV seam is not mistaken for an open edge. Edges shared by more
         than two triangles count as open.
         """
-        faces = np.asarray(triangles.cpu() if torch.is_tensor(triangles) else triangles)
-        faces = faces.astype(np.int64)
+        faces = torch.as_tensor(triangles).long().cpu()
         if vertex_ids is not None:
-            faces = np.asarray(vertex_ids, dtype=np.int64)[faces]
-        count = len(faces)
-        start, end = faces, np.roll(faces, -1, axis=1)
-        keys = np.stack([np.minimum(start, end), np.maximum(start, end)], axis=2).reshape(-1, 2)
-        _, edge_id, uses = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-        edge_id = edge_id.reshape(-1)
-        order = np.argsort(edge_id, kind="stable")
-        sorted_ids = edge_id[order]
-        neighbour = np.full(count * 3, -1, dtype=np.int64)
-        # Shared edges appear as consecutive equal ids in the sorted list.
-        pair = (sorted_ids[:-1] == sorted_ids[1:]) & (uses[sorted_ids[:-1]] == 2)
-        first, second = order[:-1][pair], order[1:][pair]
+            faces = torch.as_tensor(np.asarray(vertex_ids, dtype=np.int64))[faces]
+        first, second = MeshEdges.of(faces).shared_sides()
+        neighbour = torch.full((len(faces) * 3,), -1, dtype=torch.int64)
         neighbour[first] = second // 3
         neighbour[second] = first // 3
-        return cls(torch.from_numpy(neighbour.reshape(count, 3)))
+        return cls(neighbour.reshape(-1, 3))
 
 
 def antialias(
