@@ -14,12 +14,14 @@ import pytest
 import torch
 
 from conftest import khronos_errors
+from headsculpt.bounds import Box
 from headsculpt.guidance.models import SD15_CONTROLNET_SUBFOLDER
 from headsculpt.guidance.random_models import random_controlnet, random_stable_diffusion
 from headsculpt.guidance.sources import MissingWeightsError
-from headsculpt.pipelines.sculpt import SculptPipeline, SculptRequest
+from headsculpt.pipelines.sculpt import OCCUPANCY_DECAY, SculptPipeline, SculptRequest
 from headsculpt.pipelines.sculpt_presets import SCULPT_PRESETS
 from headsculpt.progress import Cancelled
+from headsculpt.render.occupancy import OccupancyGrid
 from test_glb import ARKIT_52
 
 # Every stage, a few steps each, at sizes a 2-core CPU runs in seconds.
@@ -227,6 +229,33 @@ def test_the_box_holds_what_reaches_past_the_head_and_the_cameras_keep_framing_i
     assert [float(low[0]), float(high[2])] == pytest.approx([-0.65, 0.65])  # … nowhere else
     assert reaching.sampler.target == alone.sampler.target  # the cameras frame the head
     assert reaching.sampler.radius == alone.sampler.radius
+
+
+def test_the_sculpts_occupancy_forgets_a_passing_fog_within_a_few_updates():
+    """Early in a run Adam lifts the air a little everywhere; the coarse stage's grid must
+    let it go within ~10 updates (160 steps), or every sample is evaluated for the rest."""
+    box = Box((0.0, 0.0, 0.0), 1.0)
+
+    threshold, warm = 0.1, 256  # past the warm-up
+
+    def sphere(points):
+        return (points.norm(dim=1) < 0.4).float() * 50.0
+
+    def fog(points):  # ten times the threshold, everywhere
+        return torch.full((len(points),), 10 * threshold)
+
+    fractions = {}
+    for first in (fog, sphere):  # the same run without the fog, to compare with
+        grid = OccupancyGrid(box, resolution=SCULPT_PRESETS["test"].occupancy_resolution)
+        generator = torch.Generator().manual_seed(0)
+        for update in range(12):
+            field = first if update == 0 else sphere
+            grid.update(field, warm + 16 * update, threshold=threshold, decay=OCCUPANCY_DECAY,
+                        generator=generator)  # fmt: skip
+            if update == 0 and first is fog:
+                assert grid.occupied_fraction == 1.0
+        fractions[first.__name__] = grid.occupied_fraction
+    assert fractions["fog"] <= fractions["sphere"] < 0.5, fractions  # only the ball is left
 
 
 def test_the_coarse_field_starts_as_the_prior_with_clear_air_it_can_still_fill(pipeline):

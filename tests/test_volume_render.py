@@ -7,7 +7,7 @@ import torch
 
 from headsculpt.bounds import Box
 from headsculpt.render.camera import orbit_camera, to_pixels
-from headsculpt.render.occupancy import OccupancyGrid
+from headsculpt.render.occupancy import PROBE_EVERY_CELL_UP_TO, OccupancyGrid
 from headsculpt.render.rasterizer import rasterize
 from headsculpt.render.rays import camera_rays, intersect_box
 from headsculpt.render.volume import (
@@ -219,10 +219,28 @@ def test_occupancy_grid_marks_cells_and_round_trips_its_state():
     restored = OccupancyGrid(box, resolution=16, dilation=0)
     restored.load_state_dict(grid.state_dict())
     assert torch.equal(restored.mask, grid.mask) and int(restored.updates) == 3
-    # After warm-up only some cells are probed: an emptied field fades out by the decay.
+    # A small grid has every cell probed at every update, warm-up or not: an emptied field
+    # fades out by the decay at each one (a cell probed less often would keep more).
     for step in range(3, 40):
         grid.update(lambda p: torch.zeros(p.shape[0]), step, warmup_steps=2, generator=generator)
-    assert grid.density.max() < 5.0 * 0.95**5
+    assert grid.density.max() == pytest.approx(5.0 * 0.95**37, rel=1e-4)
+
+
+def test_a_large_grid_probes_part_of_its_cells_after_the_warm_up():
+    resolution = round(PROBE_EVERY_CELL_UP_TO ** (1 / 3)) + 8
+    grid = OccupancyGrid(Box((0.0, 0.0, 0.0), 1.0), resolution=resolution, dilation=0)
+    probed = []
+
+    def density(points):
+        probed.append(len(points))
+        return (points.norm(dim=1) < 0.5).float()
+
+    generator = torch.Generator().manual_seed(0)
+    for step in (0, 1):
+        probed.clear()
+        grid.update(density, step, warmup_steps=1, generator=generator)
+        share = sum(probed) / resolution**3
+        assert share == 1.0 if step == 0 else 0.25 < share < 0.5, (step, share)
 
 
 def test_batched_views_equal_one_view_at_a_time():

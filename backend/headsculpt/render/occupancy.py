@@ -20,6 +20,10 @@ from torch import nn
 from headsculpt.bounds import Box
 
 DensityFn = Callable[[torch.Tensor], torch.Tensor]  # points (N, 3) → density (N,)
+# Grids up to this many cells have every cell probed at every update: one probe a cell
+# every 16 steps costs less than a step's samples, and a cell probed only now and then
+# remembers a passing spike of density for hundreds of steps (docs/sculpt.md).
+PROBE_EVERY_CELL_UP_TO = 64**3
 
 
 class OccupancyGrid(nn.Module):
@@ -70,9 +74,10 @@ class OccupancyGrid(nn.Module):
     ) -> None:
         """Probe the density at one jittered point per chosen cell and re-mark cells.
 
-        During the first ``warmup_steps`` steps every cell is probed; afterwards a
-        random quarter of all cells plus a random quarter of the occupied ones (the
-        cells that matter get refreshed more often). Each probed cell keeps
+        Every cell is probed during the first ``warmup_steps`` steps and, on grids of
+        up to ``PROBE_EVERY_CELL_UP_TO`` cells, always; on larger grids, after the
+        warm-up, a random quarter of all cells plus a random quarter of the occupied
+        ones (the cells that matter get refreshed more often). Each probed cell keeps
         ``max(decay · old, new)``; a cell is occupied when that exceeds
         ``min(threshold, mean density)`` (a field that is faint everywhere is not
         culled away), before dilation. A grid with no occupied cell would starve the
@@ -81,7 +86,7 @@ class OccupancyGrid(nn.Module):
         """
         device = self.density.device
         count = self.resolution**3
-        if step < warmup_steps:
+        if step < warmup_steps or count <= PROBE_EVERY_CELL_UP_TO:
             cells = torch.arange(count, device=device)
         else:
             quarter = max(count // 4, 1)
