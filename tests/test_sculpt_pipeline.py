@@ -235,7 +235,6 @@ def test_the_sculpts_occupancy_forgets_a_passing_fog_within_a_few_updates():
     """Early in a run Adam lifts the air a little everywhere; the coarse stage's grid must
     let it go within ~10 updates (160 steps), or every sample is evaluated for the rest."""
     box = Box((0.0, 0.0, 0.0), 1.0)
-
     threshold, warm = 0.1, 256  # past the warm-up
 
     def sphere(points):

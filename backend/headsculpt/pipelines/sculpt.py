@@ -98,8 +98,9 @@ _PRIOR_STRENGTH = 10.0  # density e^10 inside the prior (threestudio's blob)
 # e^6 times smaller, and a horn stopped half-way (docs/sculpt.md).
 _PRIOR_FLOOR = -4.0
 # How much of its remembered density an occupancy cell keeps at each update (every cell
-# is probed every 16 steps): at nerfacc's 0.95 a spike of density in the air early in the
-# run kept 96 % of a long-haired target's grid occupied 400 steps later, 4× the samples.
+# is probed every 16 steps): with nerfacc's 0.95 (and a quarter of the cells probed) a fog
+# that passes early in a run kept 96–99 % of a long-haired target's grid occupied
+# hundreds of steps later, 4× the samples (docs/sculpt.md).
 OCCUPANCY_DECAY = 0.8
 SURFACE_DENSITY = 25.0  # the coarse field's surface, in the unit frame (threestudio)
 _EMPTY_ALPHA = 0.01
