@@ -14,6 +14,8 @@ negative to positive SDF (outward; a closed result has positive signed volume).
 from __future__ import annotations
 
 import itertools
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -197,27 +199,79 @@ class DMTet(nn.Module):
         staircase surface the fine stage then has to undo). ``config`` defaults to the
         field's box at the default resolution.
         """
-        device = next(field.parameters()).device
-        dmtet = cls(config or DMTetConfig(box=field.config.box)).to(device)
-        positions = dmtet.grid_vertices
+        dmtet = cls(config or DMTetConfig(box=field.config.box))
+        evidence = dmtet.read_field(field, chunk)
+        dmtet.start_at(evidence, evidence.mean_density() if threshold is None else threshold)
+        return dmtet
+
+    @classmethod
+    def create_matching(
+        cls,
+        field: DensityField,
+        config: DMTetConfig,
+        thresholds: Sequence[float],
+        score: Callable[[torch.Tensor, torch.Tensor], float],
+        chunk: int = 65536,
+    ) -> tuple[DMTet, float]:
+        """:meth:`create_from` at whichever of ``thresholds`` gives the surface that
+        ``score(vertices, triangles)`` rates highest; returns it and that threshold.
+
+        No one density is the surface for every field: where the coarse field is a
+        fuzz (hair's strands, seen through) its renders turn opaque well outside a
+        density of 25, and a start cut there is smaller than what the renders showed
+        (docs/sculpt.md). The sculpt scores each candidate by how its silhouettes agree
+        with the field's own renders."""
+        dmtet = cls(config)
+        evidence = dmtet.read_field(field, chunk)
+        scores = []
+        for threshold in thresholds:
+            dmtet.start_at(evidence, threshold)
+            with torch.no_grad():
+                vertices, triangles = dmtet.extract_mesh()
+            scores.append(score(vertices, triangles) if len(triangles) else -math.inf)
+        best = max(range(len(scores)), key=scores.__getitem__)
+        dmtet.start_at(evidence, thresholds[best])
+        return dmtet, float(thresholds[best])
+
+    def read_field(self, field: DensityField, chunk: int = 65536) -> FieldEvidence:
+        """The coarse field's density at each grid vertex, and how deep (in optical
+        depth) each lies from the grid's outside."""
+        self.to(next(field.parameters()).device)
+        positions = self.grid_vertices
         with torch.no_grad():
             density = torch.cat(
                 [field(positions[s : s + chunk])[0] for s in range(0, len(positions), chunk)]
             )
-            if threshold is None:
-                positive = density[density > 0]
-                if len(positive) == 0:
-                    raise ValueError("the field has no density in its box: nothing to extract")
-                threshold = float(positive.mean())
-            if threshold <= 0:
-                raise ValueError(f"threshold must be positive, got {threshold}")
-            ratio = density.clamp(min=threshold * 1e-12) / threshold
+            side = self.config.resolution + 1
+            depth = optical_depth_from_outside(density.reshape(side, side, side), self.cell_size)
+        return FieldEvidence(density, depth.reshape(-1))
+
+    def start_at(self, evidence: FieldEvidence, threshold: float) -> None:
+        """Set the SDF from ``evidence``: inside where the density passes ``threshold``
+        or where light reaches only through opaque matter."""
+        if threshold <= 0:
+            raise ValueError(f"threshold must be positive, got {threshold}")
+        with torch.no_grad():
+            ratio = evidence.density.clamp(min=threshold * 1e-12) / threshold
             sdf = -torch.log(ratio) / LOG_DENSITY_SPAN
             # Inside too: what light reaches only through opaque matter from every side
             # (a render's surface is at transmittance 1/2), however thin its density.
-            side = dmtet.config.resolution + 1
-            depth = optical_depth_from_outside(density.reshape(side, side, side), dmtet.cell_size)
-            seen = depth.reshape(-1).clamp(min=1e-12) / HALF_TRANSMITTANCE_DEPTH
+            seen = evidence.depth.clamp(min=1e-12) / HALF_TRANSMITTANCE_DEPTH
             sdf = torch.minimum(sdf, -torch.log(seen) / LOG_DENSITY_SPAN)
-            dmtet.sdf.copy_(sdf.clamp(-1.0, 1.0))
-        return dmtet
+            self.sdf.copy_(sdf.clamp(-1.0, 1.0))
+
+
+@dataclass(frozen=True)
+class FieldEvidence:
+    """What a coarse field says at each DMTet grid vertex: its density, and its least
+    optical depth from the grid's outside (:func:`optical_depth_from_outside`)."""
+
+    density: torch.Tensor  # (V,)
+    depth: torch.Tensor  # (V,)
+
+    def mean_density(self) -> float:
+        """The mean of the positive densities: :meth:`DMTet.create_from`'s default."""
+        positive = self.density[self.density > 0]
+        if len(positive) == 0:
+            raise ValueError("the field has no density in its box: nothing to extract")
+        return float(positive.mean())

@@ -83,6 +83,7 @@ from headsculpt.render.mesh_render import (
 from headsculpt.render.occupancy import OccupancyGrid
 from headsculpt.render.preview import TexturedMesh, render_preview
 from headsculpt.render.rasterizer import alpha_test
+from headsculpt.render.silhouettes import SilhouetteMatch
 from headsculpt.render.volume import VolumeRenderConfig, random_shading, render_volume
 
 GUIDANCES = ("sd", "reference")
@@ -103,6 +104,9 @@ _PRIOR_FLOOR = -4.0
 # hundreds of steps later, 4× the samples (docs/sculpt.md).
 OCCUPANCY_DECAY = 0.8
 SURFACE_DENSITY = 25.0  # the coarse field's surface, in the unit frame (threestudio)
+# The fine stage's start is cut at whichever of these densities gives the outline the
+# coarse field's renders show (a fuzz such as hair turns opaque far below 25).
+SURFACE_DENSITIES = (50.0, 25.0, 12.5, 6.25, 3.125)
 _EMPTY_ALPHA = 0.01
 # Face close-ups of the fine stage: the front half of the head, the face filling the frame.
 _FACE_CAMERAS = CameraSamplerConfig(
@@ -392,16 +396,10 @@ class SculptPipeline:
         checkpointed as ``<stage>.pt``. The IESD edit runs it from the parent's field."""
         field = self.coarse_field(prior, preset) if field is None else field
         steps = preset.coarse_steps if steps is None else steps
-        size = 2.0 * max(prior.box.half_extent)
         occupancy = OccupancyGrid(prior.box, preset.occupancy_resolution)
-        # A cell is empty when a sample there would be nearly transparent (alpha < 1 %).
-        spacing = size * 3**0.5 / preset.samples_per_ray
-        occupied_density = _EMPTY_ALPHA / spacing
+        occupied_density = _occupied_density(prior, preset)
         optimizer = torch.optim.Adam(field.parameters(), lr=preset.coarse_lr, eps=1e-15)
-        render_config = VolumeRenderConfig(
-            box=prior.box, samples_per_ray=preset.samples_per_ray,
-            background=_TARGET_BACKGROUND,
-        )  # fmt: skip
+        render_config = _volume_render_config(prior, preset)
         checkpoint = Checkpoint(scratch / f"{stage}.pt", generator,
                                 field=field, optimizer=optimizer, occupancy=occupancy)  # fmt: skip
         losses, start = checkpoint.restore()
@@ -454,15 +452,29 @@ class SculptPipeline:
         progress: ProgressCallback,
     ) -> tuple[DMTet, TextureField, list[float], int]:
         """Score distillation on the rasterized DMTet surface and its texture field."""
-        dmtet = DMTet.create_from(
-            density, DMTetConfig(preset.tet_resolution, prior.box), threshold=SURFACE_DENSITY
-        )
+        dmtet = self.surface_from(density, prior, preset)
         texture = TextureField.create_from(density)
         losses, start = self.surface_stage(
             "fine", dmtet, texture, prior, teacher, preset, preset.fine_steps, generator,
             scratch / "fine.pt", progress,
         )  # fmt: skip
         return dmtet, texture, summarise_losses(losses), start
+
+    def surface_from(self, field: DensityField, prior: Prior, preset: SculptPreset) -> DMTet:
+        """DMTet's start: the coarse field's isosurface at the density of
+        ``SURFACE_DENSITIES`` whose silhouettes best match the field's renders (8 views
+        around the head, at most 128²)."""
+        views = [*prior.sampler.orbit(6, elevation=15.0), *prior.sampler.orbit(2, elevation=45.0)]
+        occupancy = OccupancyGrid(prior.box, preset.occupancy_resolution)
+        with torch.no_grad():
+            occupancy.update(lambda points: field(points)[0], 0,
+                             threshold=_occupied_density(prior, preset))  # fmt: skip
+        size, config = min(preset.fine_size, 128), _volume_render_config(prior, preset)
+        match = SilhouetteMatch.of_volume(field, [v.camera for v in views], size, config, occupancy)
+        dmtet, _ = DMTet.create_matching(
+            field, DMTetConfig(preset.tet_resolution, prior.box), SURFACE_DENSITIES, match
+        )
+        return dmtet
 
     def surface_stage(
         self,
@@ -655,6 +667,18 @@ def _stable_diffusion_teacher(
         "guidance_scale": config.guidance_scale,
     }
     return Teacher(guidance, conditions, describe=describe)
+
+
+def _occupied_density(prior: Prior, preset: SculptPreset) -> float:
+    """The density above which an occupancy cell is not empty: a sample there would be
+    more than 1 % opaque."""
+    spacing = 2.0 * max(prior.box.half_extent) * 3**0.5 / preset.samples_per_ray
+    return _EMPTY_ALPHA / spacing
+
+
+def _volume_render_config(prior: Prior, preset: SculptPreset) -> VolumeRenderConfig:
+    return VolumeRenderConfig(box=prior.box, samples_per_ray=preset.samples_per_ray,
+                              background=_TARGET_BACKGROUND)  # fmt: skip
 
 
 def mesh_renderer(

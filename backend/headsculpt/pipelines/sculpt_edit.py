@@ -59,7 +59,6 @@ from headsculpt.guidance.sources import MissingWeightsError
 from headsculpt.pipelines.sculpt import (
     GUIDANCES,
     REQUIRED_SLOTS,
-    SURFACE_DENSITY,
     Prior,
     SculptPipeline,
     Teacher,
@@ -145,8 +144,7 @@ class SculptEditor:
                 prior, teacher, preset, generator, scratch, share(1, 1 + coarse_steps),
                 field=field, steps=coarse_steps, stage=COARSE_STAGE,
             )  # fmt: skip
-            dmtet = DMTet.create_from(field, DMTetConfig(preset.tet_resolution, prior.box),
-                                      threshold=SURFACE_DENSITY)  # fmt: skip
+            dmtet = self.sculpt.surface_from(field, prior, preset)
             texture = TextureField.create_from(field)
             losses = {COARSE_STAGE: coarse_losses}
         else:
