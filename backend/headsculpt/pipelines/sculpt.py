@@ -103,7 +103,8 @@ _PRIOR_FLOOR = -4.0
 # that passes early in a run kept 96–99 % of a long-haired target's grid occupied
 # hundreds of steps later, 4× the samples (docs/sculpt.md).
 OCCUPANCY_DECAY = 0.8
-SURFACE_DENSITY = 25.0  # the coarse field's surface, in the unit frame (threestudio)
+# threestudio's surface level (unit frame): the prior's density passes it inside.
+SURFACE_DENSITY = 25.0
 # The fine stage's start is cut at whichever of these densities gives the outline the
 # coarse field's renders show (a fuzz such as hair turns opaque far below 25).
 SURFACE_DENSITIES = (50.0, 25.0, 12.5, 6.25, 3.125)
