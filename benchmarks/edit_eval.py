@@ -28,6 +28,7 @@ from headsculpt.pipelines.contract import default_seed  # noqa: E402
 from headsculpt.pipelines.edit import EditPipeline, ParentHead  # noqa: E402
 from headsculpt.prior.code_mapping import (  # noqa: E402
     FACE_SHAPES,
+    FEMININE_FACE,
     OLD_FACE,
     YOUNG_FACE,
 )
@@ -118,6 +119,8 @@ def _driven_by(expect: dict) -> set[str]:
     if "age" in expect:
         driven.update(GREYING_AGES)
         driven.update(YOUNG_FACE, OLD_FACE)
+    if "gender" in expect:  # a feminine face comes with its offsets (FEMININE_FACE)
+        driven.update(FEMININE_FACE)
     if "beard" in expect:  # a beard's amount and its style are one change
         driven.add("facial_hair.style")
     return driven

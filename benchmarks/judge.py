@@ -4,6 +4,7 @@ The first row is the README quick start's head (its default seed); the others
 are descriptions the parser was not tuned on, one head each. Needs the MediaPipe
 environment (scripts/bootstrap.sh --judge).
 Run: .venv/bin/python benchmarks/judge.py [--views 16] [--elevation 10] [--sheet PNG]
+[--texts FILE] (one description per line instead of the list below)
 """
 
 from __future__ import annotations
@@ -41,7 +42,11 @@ def main() -> None:
     parser.add_argument("--views", type=int, default=16)
     parser.add_argument("--elevation", type=float, default=10.0)
     parser.add_argument("--sheet", type=Path, default=None, help="save the first head's sheet")
+    parser.add_argument("--texts", type=Path, help="one description per line")
     args = parser.parse_args()
+    texts = DESCRIPTIONS
+    if args.texts:
+        texts = [t.strip() for t in args.texts.read_text("utf-8").splitlines() if t.strip()]
     config = JudgeConfig(views=args.views, elevation=args.elevation)
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     ring = f"{config.views} views at {config.elevation:g}° elevation, {config.size}² renders"
@@ -50,7 +55,7 @@ def main() -> None:
     faces = MediaPipeFaces()
     print("| description | front detection | side detection | front NME | Janus | s |")
     print("|---|---|---|---|---|---|")
-    for index, text in enumerate(DESCRIPTIONS):
+    for index, text in enumerate(texts):
         result = pipeline(text)
         with tempfile.TemporaryDirectory() as folder:
             glb = Path(folder) / "head.glb"

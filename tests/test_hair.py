@@ -173,6 +173,37 @@ def test_front_view_keeps_eyes_nose_and_mouth_clear(head, name):
         assert covering.sum() == 0, f"{style} on {name}: {covering.sum()} points over the face"
 
 
+@pytest.mark.parametrize("name", list(HEAD_CODES))
+def test_short_hair_lies_on_the_forehead_and_temples(head, name):
+    """At the brows' height, in front of the face and temples, short styled hair stays
+    near the skin: a strand combed down over the forehead ends there (a fringe) rather
+    than being carried sideways across the face into a band that stands out in front
+    of the temples."""
+    mesh, frame = _mesh(name), head_frame(head, _mesh(name))
+    for style in ("short", "side_part"):
+        v = _hair(name, style).vertices.astype(np.float64)
+        band = (
+            (np.abs(v[:, 0]) < 1.3 * frame.iod) & (v[:, 1] < frame.eye_y)
+            & (v[:, 2] > frame.brow_z - 0.3 * frame.iod)
+            & (v[:, 2] < frame.brow_z + 0.5 * frame.iod)
+        )  # fmt: skip
+        standoff = _skin_distance(head, mesh, v[band]).max() / frame.iod
+        assert standoff < 0.45, f"{style} on {name}: {standoff:.2f} IOD off the skin"
+
+
+def test_a_childs_long_hair_is_in_proportion_to_its_head(head):
+    """Lengths are an adult's, scaled to a smaller head: a child's long hair falls about
+    as far below the crown, in head heights, as a grown man's (not to its waist)."""
+
+    def fall(name: str) -> float:
+        frame = head_frame(head, _mesh(name))
+        lowest = float(_hair(name, "long_straight").vertices[:, 2].min())
+        return (frame.top_z - lowest) / (frame.top_z - frame.chin_z)
+
+    assert head_frame(head, _mesh("child")).iod < 0.85 * hair_module.ADULT_IOD
+    assert fall("child") < 1.12 * fall("man"), (fall("child"), fall("man"))
+
+
 def test_scalp_follows_the_head(head):
     """Scalp on the crown and the back, not on the forehead, face, ears or neck front."""
     mesh = _mesh("man")
@@ -292,6 +323,27 @@ def test_beards_stay_off_the_lips_and_out_of_the_mouth(head):
     goatee, full = beard_weights(head, mesh, "goatee"), beard_weights(head, mesh, "full_beard")
     cheek = np.argmin(np.linalg.norm(mesh.vertices - marks[147], axis=1))  # lower cheek
     assert goatee[cheek] < 0.05 < full[cheek]
+
+
+@pytest.mark.parametrize("name", ["man", "wide"])
+def test_stubble_is_bristles_a_few_millimetres_long_not_streaks(head, name):
+    """The sparse shell tile's dashes are at most 16 % of its height (texture/strands.py):
+    on stubble one tile must span little skin, or the dashes read as streaks down the jaw.
+    Measured per triangle: the skin distance along v that one tile height covers."""
+    stubble = build_facial_hair(head, _mesh(name), "stubble", 0.5, 4)
+    corners = stubble.vertices[stubble.triangles].astype(np.float64)
+    tile = np.array(hair_module.SHELL_SPARSE_REGION[2:]) - hair_module.SHELL_SPARSE_REGION[:2]
+    uv = stubble.uv[stubble.triangles].astype(np.float64) / tile  # in tile units
+    assert (stubble.uv[:, 0] >= hair_module.SHELL_SPARSE_REGION[0]).all()
+    assert (stubble.uv[:, 1] >= hair_module.SHELL_SPARSE_REGION[1]).all()
+    edges = corners[:, 1:] - corners[:, :1]  # (T, 2, 3)
+    steps = uv[:, 1:] - uv[:, :1]  # (T, 2, 2)
+    solvable = np.abs(np.linalg.det(steps)) > 1e-8
+    # edges = steps @ J: J's second row is the skin covered per tile height along v.
+    jacobian = np.linalg.solve(steps[solvable], edges[solvable])
+    per_tile = np.linalg.norm(jacobian[:, 1], axis=1)
+    bristle = 0.16 * np.median(per_tile)
+    assert 0.0005 < bristle < 0.003, f"bristles {bristle * 1000:.1f} mm long"
 
 
 @pytest.mark.parametrize("style", ["stubble", "goatee", "full_beard"])

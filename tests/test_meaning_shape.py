@@ -29,6 +29,7 @@ from headsculpt.prior.code_mapping import (
     YOUNG_FACE,
     age_face,
     age_to_phenotype,
+    gender_face,
     head_parameters,
 )
 from headsculpt.prior.head_model import PART_NAMES, HeadParameters, load_head_model
@@ -328,6 +329,22 @@ def test_age_shapes_the_face_beyond_annys_phenotypes(probe, person, look):
     measured against the same person with that attribute stated neutral (a stated
     attribute beats these defaults), so Anny's own phenotypes are not what is measured."""
     assert age_face(35.0) == {}  # the mapping's alone
+    _assert_look(probe, person, look)
+
+
+# A woman's face without hair to say so (issue 17, item 5); a man's gets nothing added.
+FEMININE_LOOK = {"lips.thickness": 1, "nose.size": -1, "nose.width": -1, "jaw.width": -1,
+                 "chin.width": -1, "eyes.size": 1, "eyebrows.height": 1}  # fmt: skip
+
+
+def test_a_feminine_face_reads_so_beyond_annys_gender(probe):
+    """Fuller lips, a smaller nose, a softer jaw and chin, larger eyes, higher brows:
+    measured against the same woman with each stated neutral; nothing for a man."""
+    assert gender_face(1.0) == {} == gender_face(0.0)
+    _assert_look(probe, {"gender": -1.0, "age": 35.0}, FEMININE_LOOK)
+
+
+def _assert_look(probe, person: dict, look: dict[str, int]) -> None:
     for name, sign in look.items():
         aged = probe.vertices(person)
         neutral = probe.vertices({**person, name: 0.0})

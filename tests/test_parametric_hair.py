@@ -24,6 +24,7 @@ TEXTS = {
     "curly": "a woman with long curly red hair",
     "clean": "a clean-shaven bald man",
     "bearded": "an old man with a full white beard",
+    "stubble": "a bald man with stubble",
 }
 
 
@@ -135,6 +136,20 @@ def test_a_beard_moves_with_the_jaw_and_scalp_hair_does_not(heads):
     assert np.where(hair["joints"] == jaw, hair["weights"], 0.0).sum(1).max() < 0.05
 
 
+def test_a_womans_unstated_brows_are_finer_than_a_mans(pipeline):
+    """Bushy straight brows read male on a face without hair: unstated, a woman's are
+    finer (fewer brow cards); stated, they are what the text says."""
+
+    def brow_vertices(**attributes) -> int:
+        code = DescriptiveCode(attributes={"age": 30.0, "hair.style": "bald",
+                                           "facial_hair.style": "none", **attributes})  # fmt: skip
+        return len(HairGlb(pipeline.from_code(code, seed=5).glb).mesh("Brows")["positions"])
+
+    man, woman = brow_vertices(gender=1.0), brow_vertices(gender=-1.0)
+    assert woman < 0.85 * man, (woman, man)
+    assert brow_vertices(gender=-1.0, **{"eyebrows.thickness": 0.0}) == man
+
+
 def test_longer_hair_reaches_lower(pipeline):
     """hair.length: the same style at −1 and +1 (the attribute's meaning test)."""
     lowest = {}
@@ -154,7 +169,7 @@ def test_longer_hair_reaches_lower(pipeline):
 
 @pytest.mark.validator
 def test_hair_glbs_validate(heads, tmp_path):
-    for key in ("curly", "bearded"):
+    for key in ("curly", "bearded", "stubble"):
         path = tmp_path / f"{key}.glb"
         path.write_bytes(heads[key].raw)
         count, errors = khronos_errors(path)

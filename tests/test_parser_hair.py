@@ -38,6 +38,8 @@ def _hair(parser, text: str) -> dict:
         ("a balding man with stubble",
          {"hair.style": "receding", "facial_hair.style": "stubble"}),
         ("a girl with an afro", {"hair.style": "afro"}),
+        ("a shy eight-year-old girl with brown braids",
+         {"hair.style": "ponytail", "hair.color": "brown"}),
         ("a redhead", {"hair.color": "red"}),
     ],
 )  # fmt: skip

@@ -224,7 +224,7 @@ class ParametricPipeline:
         progress("hair", 0.7)
         colours = {"hair": skin.hair_colour, "facial_hair": skin.beard_colour,
                    "eyebrows": skin.eyebrow_colour}  # fmt: skip
-        hair = build_hair_parts(self.head, mesh, _hair_values(identity), colours, seed)
+        hair = build_hair_parts(self.head, mesh, _hair_values(identity, gender), colours, seed)
 
         progress("export", 0.8)
         glb = write_glb(self._asset(mesh, textures, prompt, seed, hair))
@@ -366,15 +366,20 @@ def _check_seed(seed: int) -> None:
         raise ValueError(f"seed must be in [0, 2**32), got {seed}")
 
 
+FINE_BROWS = -0.6  # a feminine head's unstated eyebrows.thickness (the brow cards)
 # The hair draws use a stream of their own, so adding them moved no other draw.
 _HAIR_STREAM = 0x4A12
 
 
-def _hair_values(identity: DescriptiveCode) -> dict[str, Any]:
-    """What the hair geometry reads of a code whose hair is decided (``_with_hair``)."""
+def _hair_values(identity: DescriptiveCode, gender: float) -> dict[str, Any]:
+    """What the hair geometry reads of a code whose hair is decided (``_with_hair``);
+    ``gender`` the head's (+1 masculine), drawn or not: unstated brows are finer on a
+    woman (bushy straight brows read male on a face without hair)."""
     values: dict[str, Any] = {name: identity.attributes[name] for name in HAIR_ATTRIBUTES}
     for name in ("beard", "eyebrows.thickness"):
         values[name] = identity.scalar(name) or 0.0
+    if identity.scalar("eyebrows.thickness") is None:
+        values["eyebrows.thickness"] = FINE_BROWS * max(-gender, 0.0)
     return values
 
 

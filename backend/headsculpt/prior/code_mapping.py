@@ -126,8 +126,25 @@ OLD_FACE: dict[str, float] = {
     "nose.length": 0.4, "ears.size": 0.5, "cheeks.fullness": -0.4,
     "cheekbones.prominence": 0.3,
 }  # fmt: skip
+# What a feminine face has beyond Anny's gender phenotype (whose heads, bald, read
+# androgynous): fuller lips, a smaller nose, a softer jaw and chin, larger eyes and
+# higher brows. Added to unstated attributes in proportion to how feminine the code is;
+# nothing is added for a masculine code (a broader jaw let the judge find a man's face
+# in profile from behind, docs/parametric.md).
+FEMININE_FACE: dict[str, float] = {
+    "lips.thickness": 0.6, "nose.size": -0.5, "nose.width": -0.4, "jaw.width": -0.5,
+    "chin.width": -0.4, "eyes.size": 0.3, "eyebrows.height": 0.35,
+    "cheekbones.prominence": 0.3, "head.width": -0.2,
+}  # fmt: skip
 YOUNG_AGES = (6.0, 17.0)  # full young face at or below the first, none from the second
 OLD_AGES = (50.0, 85.0)  # none up to the first, the full old face from the second
+
+
+def gender_face(gender: float) -> dict[str, float]:
+    """The offsets femininity adds to a face's attributes (``gender``: the code's, +1
+    masculine … −1 feminine; empty from 0 up)."""
+    feminine = float(np.clip(-gender, 0.0, 1.0))
+    return {name: feminine * amount for name, amount in FEMININE_FACE.items()} if feminine else {}
 
 
 def age_face(years: float) -> dict[str, float]:
@@ -176,7 +193,7 @@ def scalar_values(
         values[name] = stated if stated is not None else noise
     shape = code.attributes.get("face.shape")
     age = float(code.attributes.get("age", DEFAULT_AGE_YEARS))
-    for defaults in (FACE_SHAPES.get(shape, {}), age_face(age)):
+    for defaults in (FACE_SHAPES.get(shape, {}), age_face(age), gender_face(values["gender"])):
         for name, amount in defaults.items():
             if code.scalar(name) is None:  # an explicit attribute beats these defaults
                 values[name] = float(np.clip(values[name] + amount, -1.0, 1.0))

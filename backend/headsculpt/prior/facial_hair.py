@@ -50,6 +50,7 @@ _LIDS = {  # upper and lower lid edges, outer corner to inner corner
         (263, 249, 390, 373, 374, 380, 381, 382, 362),
     ),
 }
+BRISTLE_TILE = 0.012  # metres of skin one sparse tile spans on stubble (dashes ~1 mm)
 # Shell offsets (metres, before the length scale) and card settings per style.
 _SHELLS = {
     "stubble": (0.0004,),
@@ -151,7 +152,10 @@ def build_facial_hair(
     scale = 0.6 + 0.8 * float(np.clip(length, 0.0, 1.0))
     region = np.nonzero(weights > 0.02)[0]
     bind_tree = cKDTree(mesh.vertices[region])
-    pieces = [_region_shells(head, mesh, weights, _SHELLS[style], scale, style == "stubble")]
+    if style == "stubble":
+        pieces = [_bristle_shell(head, mesh, weights, _SHELLS[style][0] * scale, rng)]
+    else:
+        pieces = [_region_shells(head, mesh, weights, _SHELLS[style], scale)]
     surface = HeadSurface.of(head, mesh)
     if style in ("moustache", "goatee", "short_beard", "full_beard"):
         card_length = {"moustache": 0.009, "goatee": 0.02, "short_beard": 0.012,
@@ -300,7 +304,6 @@ def _region_shells(
     weights: np.ndarray,
     offsets: tuple[float, ...],
     scale: float,
-    sparse_only: bool,
 ) -> HairGeometry:
     """Offset copies of the region; strands run down (v from the region's top)."""
     cache = _topology_cache(head)
@@ -317,7 +320,7 @@ def _region_shells(
     reach = _smoothstep(0.0, 0.6, w)
     pieces = []
     for k, offset in enumerate(offsets):
-        region = SHELL_SPARSE_REGION if (k > 0 or sparse_only) else SHELL_DENSE_REGION
+        region = SHELL_SPARSE_REGION if k > 0 else SHELL_DENSE_REGION
         layer_keep = w[local].max(1) > 0.05 + 0.3 * k / len(offsets)
         pieces.append(
             HairGeometry(
@@ -330,6 +333,54 @@ def _region_shells(
             )
         )
     return _merge(pieces)
+
+
+def _bristle_shell(
+    head: HeadModel,
+    mesh: HeadMesh,
+    weights: np.ndarray,
+    offset: float,
+    rng: np.random.Generator,
+) -> HairGeometry:
+    """Stubble: one shell just off the skin whose sparse-tile dashes are bristles a
+    millimetre or two long.
+
+    Mapped across the whole region like a beard's shell, the tile's dashes (3–16 % of
+    its height) would be centimetres long: streaks, not stubble. Here every triangle
+    gets its own patch of the tile, :data:`BRISTLE_TILE` metres of skin to one tile,
+    at a random place in it; the seams between patches do not show in a field of
+    random bristles. Vertices are not shared between triangles (each has its own UVs).
+    """
+    cache = _topology_cache(head)
+    triangles = cache.outer_triangles[weights[cache.outer_triangles].max(1) > 0.05]
+    p = mesh.vertices.astype(np.float64)
+    n = cache.smooth(mesh)
+    reach = _smoothstep(0.0, 0.6, weights)
+    corners = p[triangles]  # (T, 3, 3)
+    facing = _unit(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]))
+    # Bristles point down the skin (where it faces up or down, under the chin: forward);
+    # v runs that way. Each is the direction's part along the skin: d − (d·n) n.
+    down = np.array([0.0, 0.0, -1.0]) + facing * facing[:, 2:3]
+    level = np.linalg.norm(down, axis=1) < 0.2
+    down[level] = np.array([0.0, -1.0, 0.0]) + facing[level] * facing[level, 1:2]
+    down = _unit(down)
+    across = np.cross(facing, down)
+    local = np.stack([np.einsum("tkj,tj->tk", corners, across),
+                      np.einsum("tkj,tj->tk", corners, down)], -1) / BRISTLE_TILE  # fmt: skip
+    local -= local.mean(1, keepdims=True)
+    extent = np.abs(local).max(1)  # (T, 2): half-size of each patch in tile units
+    place = rng.uniform(extent, np.maximum(1.0 - extent, extent))
+    uv = np.clip(local + place[:, None, :], 0.0, 1.0).reshape(-1, 2)
+    flat = triangles.reshape(-1)
+    vertices = p[flat] + n[flat] * (_SKIN_GAP + offset * reach[flat])[:, None]
+    return HairGeometry(
+        vertices=vertices.astype(np.float32),
+        normals=n[flat].astype(np.float32),
+        uv=_in_region(uv, SHELL_SPARSE_REGION).astype(np.float32),
+        triangles=np.arange(len(flat), dtype=np.int32).reshape(-1, 3),
+        bind_vertex=flat.astype(np.int64),
+        kind="shells",
+    )
 
 
 def _sample_region(

@@ -43,6 +43,8 @@ SHELL_SPARSE_REGION = (0.5, 0.5, 1.0, 1.0)
 RECEDING_RECESSION = 0.75  # how far the "receding" style's hairline has gone back
 _UV_INSET = 0.004  # keeps bilinear samples inside a region
 _SKIN_GAP = 0.0004  # metres between the skin and the innermost shell at the hairline
+ADULT_IOD = 0.06  # metres between the eyes of a grown head; a smaller one is a child's
+_FACE_CROSSING = 0.35  # IODs: a strand moved aside further than this ends instead
 
 # Length range per style (metres of a strand from root to tip), chosen with spec.length.
 _LENGTH_RANGE: dict[str, tuple[float, float]] = {
@@ -204,8 +206,10 @@ class _Builder:
         # Hair binds to scalp vertices only (head bone), never to the jaw or lips.
         self.bind_pool = np.nonzero(scalp_weights(head, mesh, 0.0) > 0.01)[0]
         self.bind_tree = cKDTree(mesh.vertices[self.bind_pool])
+        # Lengths and volumes are an adult's; a child's smaller head gets them in proportion.
+        self.size = min(1.0, self.frame.iod / ADULT_IOD)
         lo, hi = _LENGTH_RANGE.get(spec.style, (0.0, 0.0))
-        self.length = lo + (hi - lo) * float(np.clip(spec.length, 0.0, 1.0))
+        self.length = (lo + (hi - lo) * float(np.clip(spec.length, 0.0, 1.0))) * self.size
         self.pieces: list[HairGeometry] = []
         self._ear_distance: np.ndarray | None = None  # per head triangle, for roots
 
@@ -386,9 +390,10 @@ class _Builder:
             lengths *= 0.3 + 0.7 * _smoothstep(
                 f.ear_top_z - 0.6 * f.iod, f.ear_top_z + f.iod, roots[:, 2]
             )
-        offsets = rng.uniform(*offset, count)
+        offsets = rng.uniform(*offset, count) * self.size
         direction = _unit(flow * np.cos(lift) + normals * np.sin(lift))
         points = np.empty((count, segments + 1, 3))
+        kept = np.full(count, segments + 1)  # knots a card keeps: it ends before the face
         points[:, 0] = roots + normals * offsets[:, None] * 0.3
         step = (lengths / segments)[:, None]
         down = np.array([0.0, 0.0, -1.0])
@@ -408,15 +413,21 @@ class _Builder:
             )
             candidate = candidate + normal * move[:, None]
             direction = _unit(candidate - points[:, s - 1])
-            # Moved aside from the face without turning the strand outward.
-            points[:, s] = self._within_reach(self._beside_face(candidate))
+            # Moved aside from the face without turning the strand outward; a strand that
+            # would have to jump across the face to get there ends above it (a fringe).
+            aside = self._beside_face(candidate)
+            kept = np.where(self._across_face(candidate, aside) & (kept > s), s, kept)
+            points[:, s] = self._within_reach(aside)
         points = self._curl(points, normals, lengths)
         points = self.surface.push_out(
             points.reshape(-1, 3), np.repeat(offsets * 0.6, segments + 1)
         )
-        points = self._beside_face(points).reshape(count, segments + 1, 3)
+        aside = self._beside_face(points)
+        across = self._across_face(points, aside).reshape(count, segments + 1)
+        kept = np.minimum(kept, np.where(across.any(1), across.argmax(1), segments + 1))
+        points = _shortened(aside.reshape(count, segments + 1, 3), kept)
         width = rng.uniform(0.012, 0.022, count) * (f.iod / 0.064)
-        keep = self._clear_of_ears(points)
+        keep = self._clear_of_ears(points) & (kept >= 3)
         self.pieces.append(self._strips(points[keep], normals[keep], width[keep], taper=0.55))
 
     def afro_cards(self, count: int, depth: float) -> None:
@@ -491,6 +502,11 @@ class _Builder:
         side = np.where(points[inside, 0] >= 0.0, 1.0, -1.0)
         moved[inside, 0] = side * half_width
         return moved
+
+    def _across_face(self, points: np.ndarray, aside: np.ndarray) -> np.ndarray:
+        """Which points :meth:`_beside_face` moved so far that the strand would cross the
+        face (a band across the forehead) rather than slip past the cheek."""
+        return np.abs(aside[:, 0] - points[:, 0]) > _FACE_CROSSING * self.frame.iod
 
     def _behind_shoulders(self, points: np.ndarray, direction: np.ndarray) -> np.ndarray:
         """Below the jaw, hair in front of the neck is steered back (over the shoulders,
@@ -855,6 +871,19 @@ def card_strips(
         bind_vertex=np.asarray(bind_vertex, dtype=np.int64),
         kind="cards",
     )
+
+
+def _shortened(points: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """Cards (C, K, 3) each cut to its first ``kept[c]`` knots, resampled back to K knots
+    (a shorter card with a proper tip, not a run of zero-length segments)."""
+    count, knots = points.shape[:2]
+    last = np.clip(kept, 1, knots)[:, None] - 1.0
+    position = np.linspace(0.0, 1.0, knots)[None, :] * last  # (C, K) in old knot units
+    below = np.minimum(np.floor(position).astype(int), knots - 1)
+    above = np.minimum(below + 1, knots - 1)
+    frac = (position - below)[..., None]
+    rows = np.arange(count)[:, None]
+    return points[rows, below] * (1.0 - frac) + points[rows, above] * frac
 
 
 def _merge(pieces: list[HairGeometry]) -> HairGeometry:

@@ -55,7 +55,9 @@ REGION_NOUNS: dict[str, tuple[str, ...]] = {
              "head of hair", "mop", "mop of hair"),
     # Hairstyles named by a noun: naming one states the style ("a ponytail").
     "curls": ("curls", "ringlets", "coils", "corkscrew curls"),
-    "ponytail": ("ponytail", "pony tail", "ponytails", "pigtail", "pigtails"),
+    # Braids hang as one or two tails: the ponytail is the nearest style.
+    "ponytail": ("ponytail", "pony tail", "ponytails", "pigtail", "pigtails", "braid",
+                 "braids", "plait", "plaits", "french braid", "french braids"),
     "bun": ("bun", "hair bun", "top knot", "topknot", "chignon", "updo", "man bun", "knot"),
     "waves": ("waves", "beach waves", "loose waves"),
     "parting": ("side part", "side parting", "parting", "hard part", "side-part", "comb-over",
