@@ -25,7 +25,7 @@ from headsculpt.guidance.random_models import random_controlnet, random_stable_d
 from headsculpt.guidance.reference import ReferenceEditGuidance, ReferenceGuidance
 from headsculpt.guidance.score_distillation import GuidanceBatch
 from headsculpt.guidance.sources import MissingWeightsError
-from headsculpt.pipelines.sculpt import SculptPipeline
+from headsculpt.pipelines.sculpt import SURFACE_DENSITIES, SculptPipeline
 from headsculpt.pipelines.sculpt_edit import SculptEditor, SculptEditRequest
 from headsculpt.pipelines.sculpt_presets import SCULPT_PRESETS
 from headsculpt.progress import Cancelled
@@ -151,6 +151,7 @@ def test_iesd_on_tiny_random_models_exports_a_rigged_glb(
     assert len(losses["edit-coarse"]) == 2 and len(losses["edit-fine"]) == 2
     assert np.isfinite(losses["edit-coarse"] + losses["edit-fine"]).all()
     assert sidecar["resumed_from"] == {"edit-coarse": 0, "edit-fine": 0}
+    assert sidecar["surface_start_density"] in SURFACE_DENSITIES  # the volume stage's restart
     assert {"parent", "initialise", "edit", "export"} <= set(sidecar["seconds"])
     assert {"edit-coarse", "edit-fine"} <= set(previews)
     gltf = pygltflib.GLTF2.load_from_bytes(result["glb"])

@@ -18,7 +18,13 @@ from headsculpt.bounds import Box
 from headsculpt.guidance.models import SD15_CONTROLNET_SUBFOLDER
 from headsculpt.guidance.random_models import random_controlnet, random_stable_diffusion
 from headsculpt.guidance.sources import MissingWeightsError
-from headsculpt.pipelines.sculpt import OCCUPANCY_DECAY, SculptPipeline, SculptRequest
+from headsculpt.pipelines.sculpt import (
+    OCCUPANCY_DECAY,
+    REACH_VIEW_SHARE,
+    SURFACE_DENSITIES,
+    SculptPipeline,
+    SculptRequest,
+)
 from headsculpt.pipelines.sculpt_presets import SCULPT_PRESETS
 from headsculpt.progress import Cancelled
 from headsculpt.render.occupancy import OccupancyGrid
@@ -181,6 +187,8 @@ def test_sidecar_is_written_by_run(pipeline, reference_glb, tmp_path, monkeypatc
     sidecar = json.loads((tmp_path / "out" / "head.json").read_text())
     assert sidecar["mode"] == "sculpt" and sidecar["seed"] == 1
     assert sidecar["preset"]["coarse_steps"] == TINY.coarse_steps
+    # Where DMTet started: one of the candidate densities, the one the matching chose.
+    assert sidecar["surface_start_density"] in SURFACE_DENSITIES
 
 
 def test_the_fine_stage_samples_headsculpts_late_timesteps(pipeline, tiny_models, tmp_path):
@@ -229,6 +237,20 @@ def test_the_box_holds_what_reaches_past_the_head_and_the_cameras_keep_framing_i
     assert [float(low[0]), float(high[2])] == pytest.approx([-0.65, 0.65])  # … nowhere else
     assert reaching.sampler.target == alone.sampler.target  # the cameras frame the head
     assert reaching.sampler.radius == alone.sampler.radius
+
+    # … but a share of the views aims at the box's centre, so what reaches past the head
+    # (hair to the chest) gets into frame; a head in a box of its own gets none of those.
+    def aims(prior, count=400):
+        views = prior.views(count, torch.Generator().manual_seed(0))
+        return np.array([v.camera.target for v in views])
+
+    assert np.allclose(aims(alone), alone.sampler.target)
+    targets = aims(reaching)
+    at_box = np.isclose(targets, reaching.box.centre).all(1)
+    at_head = np.isclose(targets, reaching.sampler.target).all(1)
+    assert (at_box | at_head).all()
+    assert at_box.mean() == pytest.approx(REACH_VIEW_SHARE, abs=0.05)
+    assert reaching.reach_sampler.radius == alone.sampler.radius  # at the head's framing
 
 
 def test_the_sculpts_occupancy_forgets_a_passing_fog_within_a_few_updates():

@@ -109,6 +109,11 @@ SURFACE_DENSITY = 25.0
 # coarse field's renders show (a fuzz such as hair turns opaque far below 25).
 SURFACE_DENSITIES = (50.0, 25.0, 12.5, 6.25, 3.125)
 _EMPTY_ALPHA = 0.01
+# Where the box reaches past the head (long hair, a target's accessory) by more than this
+# (unit frame), this share of both stages' views aims at the box's centre instead of the
+# head's, at the head's own framing: hair tips at the frame's edge get into frame.
+_REACH_OFFSET = 0.05
+REACH_VIEW_SHARE = 0.25
 # Face close-ups of the fine stage: the front half of the head, the face filling the frame.
 _FACE_CAMERAS = CameraSamplerConfig(
     elevation_range=(-10.0, 30.0), azimuth_range=(-60.0, 60.0), framing_range=(1.0, 1.2)
@@ -158,6 +163,7 @@ class Prior:
     code: dict[str, Any]
     centre: np.ndarray  # (3,) the head's box centre, prior frame (metres)
     size: float  # its largest side (metres)
+    reach_sampler: CameraSampler | None = None  # aimed at the box, when it reaches further
 
     @classmethod
     def around(
@@ -187,17 +193,28 @@ class Prior:
             box_high = np.maximum(box_high, extra.max(0) + _BOX_PADDING)
         box = Box(tuple((box_low + box_high) / 2.0), tuple((box_high - box_low) / 2.0))
         sampler = CameraSampler.around(vertices, CameraSamplerConfig(framing_range=(1.0, 1.2)))
+        reach = None
+        if np.linalg.norm(np.asarray(box.centre) - sampler.target) > _REACH_OFFSET:
+            reach = CameraSampler(box.centre, sampler.radius, sampler.config)
         unit_landmarks = (np.asarray(landmarks, np.float64) - centre) / size
         return cls(replace(mesh, vertices=vertices), unit_landmarks, box, sampler, code, centre,
-                   size)  # fmt: skip
+                   size, reach)  # fmt: skip
 
     def views(
         self, count: int, generator: torch.Generator, face_share: float = 0.0
     ) -> list[SampledView]:
         """``count`` random views of the head, each with probability ``face_share`` a
         close-up of the face instead (TADA's face views): from whole-head renders alone
-        an eye is a few pixels at the test preset's size, and the texture keeps no more."""
+        an eye is a few pixels at the test preset's size, and the texture keeps no more.
+
+        Where the box reaches past the head, each view is with probability
+        ``REACH_VIEW_SHARE`` aimed at the box's centre instead: framed on the head alone,
+        long hair's tips stay at the frame's edge or out of it."""
         views = self.sampler.sample(count, generator)
+        if self.reach_sampler is not None:
+            reaching = self.reach_sampler.sample(count, generator)
+            aimed = (torch.rand(count, generator=generator) < REACH_VIEW_SHARE).tolist()
+            views = [r if a else v for v, r, a in zip(views, reaching, aimed, strict=True)]
         if face_share <= 0.0:
             return views
         close = torch.rand(count, generator=generator) < face_share
@@ -298,7 +315,7 @@ class SculptPipeline:
         fine_progress = scaled_progress(
             progress, (1 + preset.coarse_steps) / total, (1 + preset.total_steps) / total
         )
-        dmtet, texture, fine_losses, fine_start = self.fine(
+        dmtet, texture, fine_losses, fine_start, surface_density = self.fine(
             density, prior, teacher, preset, generator, scratch, fine_progress
         )
         timings["fine"] = time.perf_counter() - started - sum(timings.values())
@@ -328,6 +345,8 @@ class SculptPipeline:
             "losses": {"coarse": coarse_losses, "fine": fine_losses},
             # The step each stage started at in this run: > 0 when it resumed a checkpoint.
             "resumed_from": {"coarse": coarse_start, "fine": fine_start},
+            # The coarse field's density DMTet started at (its silhouettes matched best).
+            "surface_start_density": surface_density,
             "mesh": {"vertices": len(unwrapped.vertices), "triangles": len(unwrapped.triangles)},
             "rig": {k: rigged.report[k] for k in ("check",) if k in rigged.report},
         }
@@ -414,7 +433,7 @@ class SculptPipeline:
                 with torch.no_grad():
                     occupancy.update(density_only, step, threshold=occupied_density,
                                      decay=OCCUPANCY_DECAY, generator=generator)  # fmt: skip
-            views = prior.sampler.sample(preset.coarse_views, generator)
+            views = prior.views(preset.coarse_views, generator)
             shading = random_shading(step, generator, preset.albedo_only_steps)
             light = _light_directions(views, prior)
             lit = shading != "albedo"  # normals (a second backward) only when they are used
@@ -451,20 +470,23 @@ class SculptPipeline:
         generator: torch.Generator,
         scratch: Path,
         progress: ProgressCallback,
-    ) -> tuple[DMTet, TextureField, list[float], int]:
-        """Score distillation on the rasterized DMTet surface and its texture field."""
-        dmtet = self.surface_from(density, prior, preset)
+    ) -> tuple[DMTet, TextureField, list[float], int, float]:
+        """Score distillation on the rasterized DMTet surface and its texture field.
+        Returns them, the loss curve, the step it started from and the start's density."""
+        dmtet, surface_density = self.surface_from(density, prior, preset)
         texture = TextureField.create_from(density)
         losses, start = self.surface_stage(
             "fine", dmtet, texture, prior, teacher, preset, preset.fine_steps, generator,
             scratch / "fine.pt", progress,
         )  # fmt: skip
-        return dmtet, texture, summarise_losses(losses), start
+        return dmtet, texture, summarise_losses(losses), start, surface_density
 
-    def surface_from(self, field: DensityField, prior: Prior, preset: SculptPreset) -> DMTet:
+    def surface_from(
+        self, field: DensityField, prior: Prior, preset: SculptPreset
+    ) -> tuple[DMTet, float]:
         """DMTet's start: the coarse field's isosurface at the density of
         ``SURFACE_DENSITIES`` whose silhouettes best match the field's renders (8 views
-        around the head, at most 128²)."""
+        around the head, at most 128²); returns it and that density."""
         views = [*prior.sampler.orbit(6, elevation=15.0), *prior.sampler.orbit(2, elevation=45.0)]
         occupancy = OccupancyGrid(prior.box, preset.occupancy_resolution)
         with torch.no_grad():
@@ -472,10 +494,9 @@ class SculptPipeline:
                              threshold=_occupied_density(prior, preset))  # fmt: skip
         size, config = min(preset.fine_size, 128), _volume_render_config(prior, preset)
         match = SilhouetteMatch.of_volume(field, [v.camera for v in views], size, config, occupancy)
-        dmtet, _ = DMTet.create_matching(
+        return DMTet.create_matching(
             field, DMTetConfig(preset.tet_resolution, prior.box), SURFACE_DENSITIES, match
         )
-        return dmtet
 
     def surface_stage(
         self,

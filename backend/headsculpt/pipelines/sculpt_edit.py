@@ -135,7 +135,7 @@ class SculptEditor:
         # 2. Re-initialise from the parent, and (edit_coarse_steps > 0) let the volume
         # stage move the outline: the rasterizer's silhouettes barely pass gradients
         # (docs/sculpt.md), so only colour and relief would change in the fine stage.
-        resumed_from = {}
+        resumed_from, surface_density = {}, None
         if coarse_steps:
             field = self.sculpt.coarse_field(prior, preset)
             if not (scratch / f"{COARSE_STAGE}.pt").exists():  # else the checkpoint's state
@@ -144,7 +144,7 @@ class SculptEditor:
                 prior, teacher, preset, generator, scratch, share(1, 1 + coarse_steps),
                 field=field, steps=coarse_steps, stage=COARSE_STAGE,
             )  # fmt: skip
-            dmtet = self.sculpt.surface_from(field, prior, preset)
+            dmtet, surface_density = self.sculpt.surface_from(field, prior, preset)
             texture = TextureField.create_from(field)
             losses = {COARSE_STAGE: coarse_losses}
         else:
@@ -186,6 +186,8 @@ class SculptEditor:
             "seconds": {k: round(v, 2) for k, v in timings.items()},
             "losses": losses,
             "resumed_from": resumed_from,  # > 0: the stage went on from its checkpoint
+            # The volume stage's density DMTet restarted at (None: the parent's surface).
+            "surface_start_density": surface_density,
             "mesh": {
                 "vertices": len(exported.unwrapped.vertices),
                 "triangles": len(exported.unwrapped.triangles),
