@@ -345,12 +345,14 @@ def test_a_feminine_face_reads_so_beyond_annys_gender(probe):
 
 
 def _assert_look(probe, person: dict, look: dict[str, int]) -> None:
+    """Each attribute of ``look`` moves its measure the way its sign says, against the same
+    person with that attribute stated neutral (a stated attribute beats the defaults)."""
     for name, sign in look.items():
-        aged = probe.vertices(person)
+        looked = probe.vertices(person)
         neutral = probe.vertices({**person, name: 0.0})
         measure = MEASURES[name][1]
         change = 1000.0 * (
-            np.asarray(measure(probe, aged, probe.landmarks.positions(aged)), np.float64)
+            np.asarray(measure(probe, looked, probe.landmarks.positions(looked)), np.float64)
             - np.asarray(measure(probe, neutral, probe.landmarks.positions(neutral)), np.float64)
         )
         assert np.all(sign * change > CLEAR_STEP_MM.get(name, MIN_STEP_MM)), f"{person}: {name}"

@@ -50,6 +50,7 @@ _LIDS = {  # upper and lower lid edges, outer corner to inner corner
         (263, 249, 390, 373, 374, 380, 381, 382, 362),
     ),
 }
+_MOUSTACHE_CARD = 0.009  # metres: a moustache's cards (before the length scale)
 BRISTLE_TILE = 0.012  # metres of skin one sparse tile spans on stubble (dashes ~1 mm)
 # Shell offsets (metres, before the length scale) and card settings per style.
 _SHELLS = {
@@ -158,7 +159,7 @@ def build_facial_hair(
         pieces = [_region_shells(head, mesh, weights, _SHELLS[style], scale)]
     surface = HeadSurface.of(head, mesh)
     if style in ("moustache", "goatee", "short_beard", "full_beard"):
-        card_length = {"moustache": 0.009, "goatee": 0.02, "short_beard": 0.012,
+        card_length = {"moustache": _MOUSTACHE_CARD, "goatee": 0.02, "short_beard": 0.012,
                        "full_beard": 0.045}[style] * scale  # fmt: skip
         count = {"moustache": 70, "goatee": 160, "short_beard": 260, "full_beard": 420}[style]
         roots, normals = _sample_region(mesh, head, weights, count, rng)
@@ -168,6 +169,10 @@ def build_facial_hair(
             direction = _unit(direction + np.c_[np.sign(roots[:, 0]) * 0.2, np.zeros((count, 2))])
         knots = 5
         lengths = card_length * rng.uniform(0.6, 1.1, count)
+        if style != "moustache":  # over the upper lip a beard is a moustache: longer
+            # cards there would hang over the mouth and hide it
+            lip = beard_weights(head, mesh, "moustache")[cKDTree(mesh.vertices).query(roots)[1]]
+            lengths = np.where(lip > 0.3, np.minimum(lengths, _MOUSTACHE_CARD * scale), lengths)
         offsets = rng.uniform(0.001, 0.004, count) * scale
         points = np.empty((count, knots, 3))
         points[:, 0] = roots + normals * 0.0005
