@@ -3,6 +3,9 @@
 The glTF importer does the reading; this puts the new objects in a "HeadSculpt"
 collection at the 3D cursor and tags them with where they came from (prompt,
 seed, mode, job id, backend URL, descriptive code), which Edit and re-import use.
+The face units live on the Head mesh; the other meshes that move with them (beard,
+tongue, a sculpt's mouth inside) carry keys of the same names, driven here by the
+Head's, so an artist animates one set of 52 keys.
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ def import_head(
         (o for o in new if o.type == "MESH" and o.data.shape_keys is not None),
         key=lambda o: -len(o.data.shape_keys.key_blocks),
     )  # the face units live on Head
+    if heads:
+        _follow_the_face(heads[0], heads[1:])
     for obj in context.view_layer.objects:
         obj.select_set(False)
     for obj in new:
@@ -63,6 +68,26 @@ def import_head(
     if heads and heads[0].name in context.view_layer.objects:
         context.view_layer.objects.active = heads[0]
     return new
+
+
+def _follow_the_face(face: bpy.types.Object, others: list[bpy.types.Object]) -> None:
+    """Drive each other mesh's shape keys by the face's key of the same name: jawOpen set
+    on Head opens the beard and the mouth's inside with it (glTF keeps one set per mesh)."""
+    units = face.data.shape_keys
+    for obj in others:
+        keys = obj.data.shape_keys
+        for block in keys.key_blocks:
+            if block == keys.reference_key or block.name not in units.key_blocks:
+                continue
+            driver = block.driver_add("value").driver
+            driver.type = "AVERAGE"
+            variable = driver.variables.new()
+            variable.name = "unit"
+            variable.type = "SINGLE_PROP"
+            variable.targets[0].id_type = "KEY"
+            variable.targets[0].id = units
+            name = bpy.utils.escape_identifier(block.name)
+            variable.targets[0].data_path = f'key_blocks["{name}"].value'
 
 
 def origin_of(obj: bpy.types.Object) -> dict[str, Any]:

@@ -55,3 +55,19 @@ def test_hair_imports_alpha_tested_and_moves_with_the_head_and_the_beard_with_th
     assert hair["jaw_turn_low_mean"] < 1e-4  # the jaw bone leaves the scalp's hair
     assert beard["jaw_turn_low_mean"] > 0.01  # and takes the chin's beard
     assert beard["jaw_open_low_dz"] < -0.004  # jawOpen lowers the beard with the chin
+
+
+@pytest.mark.blender
+def test_the_add_ons_import_moves_beard_and_tongue_with_the_heads_face_units(pipeline, tmp_path):
+    """Each mesh keeps its own shape keys in glTF; imported through the add-on, the Head's
+    keys drive the others', so jawOpen set on the Head alone opens the beard and the
+    tongue with it and leaves the hair."""
+    require_tool(BLENDER_PYTHON, "the bpy 4.5 interpreter")
+    glb = tmp_path / "bearded.glb"
+    glb.write_bytes(pipeline("a man with short hair and a full beard", seed=4).glb)
+    report = _inspect("follow_face_units.py", glb, tmp_path)
+    assert report["Head"]["moved"] > 0.01 and report["Head"]["driven"] == []
+    for name in ("FacialHair", "Mouth"):
+        assert report[name]["moved"] > 0.004, (name, report[name])
+        assert 'key_blocks["jawOpen"].value' in report[name]["driven"]
+    assert report["Hair"]["moved"] < 1e-6

@@ -14,10 +14,10 @@ import numpy as np
 import pygltflib
 import pytest
 from PIL import Image
-from test_meaning_glb import GlbHead
 
 from conftest import khronos_errors
 from headsculpt.descriptive_code import HAIR_STYLES, DescriptiveCode
+from test_meaning_glb import GlbHead
 
 TEXTS = {
     "moustache": "a bald man with a thick moustache",

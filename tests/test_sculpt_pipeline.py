@@ -15,6 +15,7 @@ import torch
 
 from conftest import khronos_errors
 from headsculpt.bounds import Box
+from headsculpt.export.mouth_opening import MOUTH_INSIDE_PART
 from headsculpt.guidance.models import SD15_CONTROLNET_SUBFOLDER
 from headsculpt.guidance.random_models import random_controlnet, random_stable_diffusion
 from headsculpt.guidance.sources import MissingWeightsError
@@ -29,6 +30,7 @@ from headsculpt.pipelines.sculpt_presets import SCULPT_PRESETS
 from headsculpt.progress import Cancelled
 from headsculpt.render.occupancy import OccupancyGrid
 from test_glb import ARKIT_52
+from test_meaning_glb import UP, GlbHead
 
 # Every stage, a few steps each, at sizes a 2-core CPU runs in seconds.
 TINY = replace(
@@ -96,6 +98,56 @@ def test_sd_path_runs_every_stage_and_exports_a_rigged_glb(sd_result):
     assert set(head.extras["targetNames"]) == ARKIT_52
     assert gltf.skins and len(gltf.skins[0].joints) > 10
     assert gltf.materials[0].pbrMetallicRoughness.baseColorTexture is not None
+
+
+def _welded(positions: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Triangles over one vertex per position (UV seams closed), and a vertex per position."""
+    _, first, inverse = np.unique(positions.round(6), axis=0, return_index=True,
+                                  return_inverse=True)  # fmt: skip
+    return inverse.reshape(-1)[triangles], first
+
+
+def _border(triangles: np.ndarray) -> np.ndarray:
+    """Vertices on edges that only one triangle uses."""
+    edges = np.sort(triangles[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
+    unique, counts = np.unique(edges, axis=0, return_counts=True)
+    return np.unique(unique[counts == 1])
+
+
+def test_the_sculpts_lips_are_parted_so_jaw_open_opens_the_mouth(sd_result):
+    """A sculpt's surface has no mouth of its own: the export cuts one along the mouth line
+    and closes it from behind with the mouth's inside, so at rest the head is closed and
+    jawOpen moves the lower lip away from the upper."""
+    result, glb, _ = sd_result
+    assert result["sidecar"]["mouth"]["cut_vertices"] > 0
+    head = GlbHead(glb.read_bytes())
+    (inside,) = [m for m in head.gltf.meshes if m.name == MOUTH_INSIDE_PART]
+    primitive = inside.primitives[0]
+    red, green, blue, _ = head.gltf.materials[
+        primitive.material
+    ].pbrMetallicRoughness.baseColorFactor
+    assert red > 2 * green and red > 2 * blue  # the mouth's inside, not skin
+    inside_positions = head.accessor(primitive.attributes.POSITION)
+    inside_triangles = head.accessor(primitive.indices).reshape(-1, 3).astype(np.int64)
+
+    # The head alone is open along the mouth line only; with the mouth's inside, closed.
+    triangles, first = _welded(head.positions, head.triangles)
+    slit = _border(triangles)
+    assert len(slit) >= 2 * result["sidecar"]["mouth"]["cut_vertices"]
+    both = np.concatenate([head.positions, inside_positions])
+    closed, _ = _welded(
+        both, np.concatenate([head.triangles, inside_triangles + len(head.positions)])
+    )
+    assert len(_border(closed)) == 0
+
+    # Each side of the slit faces the other a fraction of a millimetre away; jawOpen
+    # moves the lower side down, the upper side much less.
+    points = head.positions[first[slit]]
+    partner = np.argsort(np.linalg.norm(points[:, None] - points[None], axis=2), axis=1)[:, 1]
+    upper = points @ UP > points[partner] @ UP
+    down = -(head.targets["jawOpen"][first[slit]] @ UP)
+    assert down[~upper].mean() > 0.005  # metres
+    assert down[~upper].mean() > 3 * np.abs(down[upper]).mean()
 
 
 def test_sd_teacher_draws_landmarks_on_front_views_and_none_on_back_views(pipeline, tiny_models):

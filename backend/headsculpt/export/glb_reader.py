@@ -11,6 +11,7 @@ GLBs also carry the 478 MediaPipe landmarks as surface anchors per mesh
 from __future__ import annotations
 
 import io
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +45,9 @@ class GlbHead:
     extras: dict
 
 
-def read_head_glb(path: str | Path) -> GlbHead:
-    """Read ``path``; raises GlbReadError with the reason when it cannot be used."""
+def read_head_glb(path: str | Path, skip_meshes: Collection[str] = ()) -> GlbHead:
+    """Read ``path`` (less the meshes named in ``skip_meshes``); raises GlbReadError with
+    the reason when it cannot be used."""
     path = Path(path)
     try:
         gltf = gl.GLTF2.load_binary(str(path))
@@ -64,6 +66,8 @@ def read_head_glb(path: str | Path) -> GlbHead:
     for node_index, world in _mesh_nodes(gltf):
         node = gltf.nodes[node_index]
         mesh = gltf.meshes[node.mesh]
+        if mesh.name in skip_meshes:
+            continue
         transform = np.eye(4) if node.skin is not None else world
         for primitive in mesh.primitives:
             if (primitive.mode if primitive.mode is not None else _TRIANGLES) != _TRIANGLES:

@@ -70,8 +70,21 @@ def transfer_rig(
     target_vertices: np.ndarray,
     target_triangles: np.ndarray,
     config: TransferConfig | None = None,
+    inpainted: np.ndarray | None = None,
+    sides: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> TransferredRig:
     """Skin weights and face-unit offsets of ``source`` on a (welded) target mesh.
+
+    ``inpainted`` (V,) bool marks vertices that take no correspondence even where one
+    passes both tests: they are inpainted from their neighbours. A cut the source does
+    not have needs this — a sculpt's opened mouth line lies where the closest source
+    point may be either lip (export/mouth_opening.py).
+
+    ``sides`` = (target (V,), source (S,)): a cut's two sides, −1 and +1 (0 off it), on
+    the target, and which side each source vertex's values belong to (fractions where
+    unsure). A correspondence that crosses the cut — a target vertex on one side, its
+    closest source point on the other — is not taken: an upper lip does not take the
+    lower lip's motion where the source's mouth line lies a few millimetres off the cut.
 
     The target should be welded (one vertex per position): the inpainting's Laplacian
     treats a split seam as a boundary. Normals are computed here, from the geometry;
@@ -95,6 +108,12 @@ def transfer_rig(
     matched = (hits.distance <= config.distance_ratio * diagonal) & (
         agreement >= np.cos(np.radians(config.max_normal_angle))
     )
+    if inpainted is not None:
+        matched &= ~np.asarray(inpainted, dtype=bool)
+    if sides is not None:
+        target_side, source_side = sides
+        at_hit = hits.interpolate(np.asarray(source_side, np.float64)[:, None], source.triangles)
+        matched &= np.asarray(target_side) * at_hit[:, 0] > -0.5
     if not matched.any():
         raise ValueError(
             "no vertex of the mesh lies near the fitted head; the alignment failed "

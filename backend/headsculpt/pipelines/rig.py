@@ -94,7 +94,12 @@ class RigOptions:
     ``up`` / ``front``: the input's axis that points up / toward the front of the face,
     in the file's own axes as the user sees them ("+y", "-z", …); None lets the face
     finder try all. ``already_in_prior_frame``: the mesh is in the head prior's frame
-    (a sculpt of this project): no face search, no MediaPipe.
+    (a sculpt of this project): no face search, no MediaPipe. ``inpainted``: vertices
+    (over all parts, in order) whose rig comes from their neighbours rather than the
+    closest point of the fitted head — a sculpt's opened mouth line and its inside.
+    ``lip_sides``: +1 on the upper lip, −1 on the lower (0 elsewhere) of a mouth cut
+    open along a line the head model's own may miss by millimetres: no vertex takes its
+    rig from the other lip's side (the jaw's side is where the head's jawOpen moves).
     """
 
     up: str | None = None
@@ -105,6 +110,8 @@ class RigOptions:
     fit: FitConfig = field(default_factory=FitConfig)
     registration: RegistrationConfig = field(default_factory=RegistrationConfig)
     transfer: TransferConfig = field(default_factory=TransferConfig)
+    inpainted: np.ndarray | None = None  # (V,) bool over all parts' vertices
+    lip_sides: np.ndarray | None = None  # (V,) int over all parts' vertices
 
 
 @dataclass
@@ -179,6 +186,12 @@ class RigPipeline:
         )
         if len(triangles) == 0:
             raise ValueError("the mesh has no triangles")
+        for name in ("inpainted", "lip_sides"):
+            marks = getattr(options, name)
+            if marks is not None and len(marks) != len(vertices):
+                raise ValueError(
+                    f"{name} has {len(marks)} entries; the mesh has {len(vertices)} vertices"
+                )
         size = float(np.linalg.norm(vertices.max(0) - vertices.min(0)))
         welded, weld = weld_vertices(vertices, _WELD_RATIO * size)
         welded_triangles = weld[triangles]
@@ -224,7 +237,16 @@ class RigPipeline:
         progress("transfer", 0.75)
         deltas_placed = fit.scale * prior["face_deltas"] @ fit.rotation.T
         source = RigSource(deformed, prior["triangles"], prior["weights"], deltas_placed)
-        rig = transfer_rig(source, aligned, welded_triangles, options.transfer)
+        inpainted = None
+        if options.inpainted is not None:  # a welded vertex is, if any of its copies is
+            inpainted = np.zeros(len(welded), dtype=bool)
+            np.logical_or.at(inpainted, weld, np.asarray(options.inpainted, dtype=bool))
+        sides = None
+        if options.lip_sides is not None:
+            target_sides = np.zeros(len(welded))
+            target_sides[weld] = options.lip_sides
+            sides = (target_sides, self._jaw_sides(deltas_placed))
+        rig = transfer_rig(source, aligned, welded_triangles, options.transfer, inpainted, sides)
         weights = rig.skin_weights.astype(np.float64)
         deltas = rig.face_deltas.astype(np.float64)
         eyes = self._bind_eyeballs(aligned, welded_triangles, weights, deltas)
@@ -294,6 +316,27 @@ class RigPipeline:
             outputs.write(f"{OUTPUT_STEM}.png", png_bytes(image))
         progress("done", 1.0)
 
+    def find_landmarks(
+        self,
+        vertices: np.ndarray,
+        triangles: np.ndarray,
+        reference: np.ndarray | None = None,
+        progress: ProgressCallback = no_progress,
+    ) -> np.ndarray | None:
+        """(478, 3) landmarks on a mesh in the prior's frame, from MediaPipe's views of it
+        (NaN where none was lifted); None when MediaPipe is not installed or sees no face.
+        ``reference``: where the face is expected (the neutral head's landmarks if None)."""
+        if reference is None:
+            reference = self.landmarks.positions(self._reference.vertices.astype(np.float64))
+        oval = np.unique(self.landmarks.connections.get("face_oval", np.zeros((0, 2), int)))
+        try:
+            found = find_landmarks_in_frame(
+                vertices, triangles, reference, self.faces, oval, progress=progress
+            )
+        except MediaPipeUnavailableError:
+            return None
+        return None if np.isnan(found).all() else found
+
     # -- steps ----------------------------------------------------------------
     def _align(
         self,
@@ -306,23 +349,26 @@ class RigPipeline:
         reference = self.landmarks.positions(self._reference.vertices.astype(np.float64))
         oval = np.unique(self.landmarks.connections.get("face_oval", np.zeros((0, 2), int)))
         if options.already_in_prior_frame:
+            found = None
             if options.landmarks is not None:
                 found = np.asarray(options.landmarks, dtype=np.float64).reshape(count, 3)
             elif options.find_landmarks:
-                try:
-                    found = find_landmarks_in_frame(
-                        vertices, triangles, reference, self.faces, oval, progress=progress
-                    )
-                except MediaPipeUnavailableError:
-                    found = np.full((count, 3), np.nan)  # the report says so
-            else:
-                found = np.full((count, 3), np.nan)
+                found = self.find_landmarks(vertices, triangles, progress=progress)
+            if found is None:
+                found = np.full((count, 3), np.nan)  # the report says so
             return FaceAlignment(np.eye(3), 1.0, np.zeros(3), found, 0.0, "+z", "-y", 0.0)
         return find_face(
             vertices, triangles, reference, self.faces, excluded_landmarks=oval,
             up=file_axis_to_prior(options.up), front=file_axis_to_prior(options.front),
             progress=progress,
         )  # fmt: skip
+
+    def _jaw_sides(self, face_deltas: np.ndarray) -> np.ndarray:
+        """(S,) −1 where the head's jawOpen moves a vertex (the lower lip, the chin), +1
+        where it barely does (the upper lip), fractions between."""
+        motion = np.linalg.norm(face_deltas[self.head.face_unit_names.index("jawOpen")], axis=1)
+        share = motion / max(float(np.percentile(motion, 99)), 1e-12)
+        return np.clip((0.35 - share) / 0.15, -1.0, 1.0)  # +1 up to 0.2 of the most, −1 from 0.5
 
     def _welded(self, mesh: HeadMesh) -> dict[str, np.ndarray]:
         """The fitted prior on Anny's own vertices (no UV seams), dense skin weights."""

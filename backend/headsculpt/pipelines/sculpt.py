@@ -43,6 +43,12 @@ from headsculpt.eval.reconstruction import measure_reconstruction
 from headsculpt.export.glb import PartMaterial
 from headsculpt.export.glb_reader import read_head_glb
 from headsculpt.export.mesh_reader import InputMesh, InputPart
+from headsculpt.export.mouth_opening import (
+    MOUTH_INSIDE_PART,
+    OpenedMouth,
+    mouth_line,
+    open_mouth,
+)
 from headsculpt.export.surface_query import SurfaceHits, TriangleSurface
 from headsculpt.export.texture_bake import UnwrappedMesh, bake_texture, unwrap
 from headsculpt.files import png_bytes
@@ -74,6 +80,7 @@ from headsculpt.prior.head_model import vertex_normals
 from headsculpt.progress import ProgressCallback, no_progress, scaled_progress
 from headsculpt.render.antialias import EdgeAdjacency
 from headsculpt.render.camera_sampler import CameraSampler, CameraSamplerConfig, SampledView
+from headsculpt.render.colour import srgb_to_linear
 from headsculpt.render.landmark_condition import landmark_condition_image
 from headsculpt.render.mesh_render import (
     albedo_from_points,
@@ -85,6 +92,7 @@ from headsculpt.render.preview import TexturedMesh, render_preview
 from headsculpt.render.rasterizer import alpha_test
 from headsculpt.render.silhouettes import SilhouetteMatch
 from headsculpt.render.volume import VolumeRenderConfig, random_shading, render_volume
+from headsculpt.texture.painter import MOUTH_INSIDE
 
 GUIDANCES = ("sd", "reference")
 REQUIRED_SLOTS = ("base_model", "landmark_controlnet")  # back_view_embedding is optional
@@ -348,6 +356,9 @@ class SculptPipeline:
             # The coarse field's density DMTet started at (its silhouettes matched best).
             "surface_start_density": surface_density,
             "mesh": {"vertices": len(unwrapped.vertices), "triangles": len(unwrapped.triangles)},
+            # Vertices split along the mouth line (0: no cut was found; the lips stay shut)
+            # and whose landmarks placed it: "found" on the surface (MediaPipe), or "prior".
+            "mouth": exported.mouth,
             "rig": {k: rigged.report[k] for k in ("check",) if k in rigged.report},
         }
         if reconstruction is not None:
@@ -568,28 +579,58 @@ class SculptPipeline:
         prior: Prior,
         progress: ProgressCallback = no_progress,
     ) -> Exported:
-        """Bake, then rig with the prior's landmarks moved onto the surface (the rig's
-        anchors, also written into the GLB so an edit of it finds them again)."""
-        mesh, unwrapped, base_colour = self.bake(dmtet, texture, texture_size, prior)
-        surface = TriangleSurface(unwrapped.vertices, unwrapped.triangles)
-        hits = surface.closest(prior.to_prior_frame(prior.landmarks))
-        rigged = self.rig(
-            InputMesh([_textured_part(unwrapped, base_colour)]),
-            RigOptions(already_in_prior_frame=True, landmarks=hits.points, find_landmarks=False),
-            progress,
-        )  # fmt: skip
-        rigged.glb = with_landmark_anchors(rigged.glb, hits)
-        return Exported(mesh, unwrapped, rigged)
-
-    def bake(
-        self, dmtet: DMTet, texture: TextureField, size: int, prior: Prior
-    ) -> tuple[TexturedMesh, UnwrappedMesh, np.ndarray]:
-        """The surface unwrapped, its texture field baked into a ``size``² base colour;
-        returned in the prior's frame (metres)."""
+        """Open the mouth, bake, then rig, the mouth and the rig placed by the landmarks
+        found on the surface (:meth:`surface_landmarks`)."""
         with torch.no_grad():
             vertices, triangles = dmtet.extract_mesh()
         vertices, triangles = largest_component(vertices.numpy(), triangles.numpy())
-        unwrapped = unwrap(vertices, triangles, resolution=size)
+        landmarks, found = self.surface_landmarks(vertices, triangles, prior)
+        line, up = mouth_line(landmarks)
+        opened = open_mouth(vertices, triangles, line, up)
+        mesh, unwrapped, base_colour = self.bake(opened, texture, texture_size, prior)
+        parts = [_textured_part(unwrapped, base_colour)]
+        inpainted = [opened.free[unwrapped.source_vertex]]
+        sides = [opened.sides[unwrapped.source_vertex]]
+        if len(opened.pocket):  # the mouth's inside: its rig comes from the lips around it
+            parts.append(_mouth_inside_part(opened, prior))
+            inpainted.append(np.ones(len(parts[-1].vertices), dtype=bool))
+            sides.append(np.zeros(len(parts[-1].vertices), dtype=np.int8))
+        surface = TriangleSurface(unwrapped.vertices, unwrapped.triangles)
+        fit_to = surface.closest(prior.to_prior_frame(landmarks)).points
+        options = RigOptions(already_in_prior_frame=True, landmarks=fit_to, find_landmarks=False,
+                             inpainted=np.concatenate(inpainted),
+                             lip_sides=np.concatenate(sides))  # fmt: skip
+        rigged = self.rig(InputMesh(parts), options, progress)
+        # The GLB's anchors stay the prior's: the face the guidance was told to draw, which
+        # an edit reframes on and the judge measures the result against.
+        anchors = surface.closest(prior.to_prior_frame(prior.landmarks))
+        rigged.glb = with_landmark_anchors(rigged.glb, anchors)
+        mouth = {"cut_vertices": opened.cut_nodes, "landmarks": "found" if found else "prior"}
+        return Exported(mesh, unwrapped, rigged, mouth)
+
+    def surface_landmarks(
+        self, vertices: np.ndarray, triangles: np.ndarray, prior: Prior
+    ) -> tuple[np.ndarray, bool]:
+        """The face's 478 landmarks on the sculpted surface (unit frame), where the mouth
+        is opened and the rig fitted, and whether they were found on it: MediaPipe's, from
+        views of the surface, when it is installed and sees the face there (the surface
+        may have left the prior's face: a reference run, a strong edit); else the prior's.
+        A landmark no view could lift is the prior's."""
+        expected = prior.to_prior_frame(prior.landmarks)
+        found = self.rig.find_landmarks(prior.to_prior_frame(vertices), triangles, expected)
+        if found is None:
+            return prior.landmarks, False
+        missing = np.isnan(found).any(1)
+        found[missing] = expected[missing]
+        return prior.to_unit_frame(found), True
+
+    def bake(
+        self, opened: OpenedMouth, texture: TextureField, size: int, prior: Prior
+    ) -> tuple[TexturedMesh, UnwrappedMesh, np.ndarray]:
+        """The surface (without the mouth's inside) unwrapped, its texture field baked into
+        a ``size``² base colour; returned in the prior's frame (metres)."""
+        vertices = opened.vertices[: opened.surface_count]
+        unwrapped = unwrap(vertices, opened.triangles, resolution=size)
         base_colour = bake_texture(unwrapped, texture, size)
         unwrapped.vertices = prior.to_prior_frame(unwrapped.vertices)
         normals = vertex_normals(unwrapped.vertices, unwrapped.triangles)
@@ -606,6 +647,7 @@ class Exported:
     mesh: TexturedMesh
     unwrapped: UnwrappedMesh
     rigged: RigResult
+    mouth: dict[str, Any]  # vertices split along the mouth line; whose landmarks placed it
 
 
 class Checkpoint:
@@ -774,6 +816,21 @@ def _textured_part(mesh: UnwrappedMesh, base_colour: np.ndarray) -> InputPart:
         triangles=mesh.triangles,
         uv=mesh.uv,
         material=PartMaterial(name="Head", base_color=base_colour),
+    )
+
+
+def _mouth_inside_part(opened: OpenedMouth, prior: Prior) -> InputPart:
+    """The pocket behind the lips, in the painted head's mouth colour. Its rim shares
+    the cut's positions, so the rig welds it to the lips."""
+    used, triangles = np.unique(opened.pocket, return_inverse=True)
+    colour = tuple(float(c) for c in srgb_to_linear(torch.tensor(MOUTH_INSIDE)))
+    return InputPart(
+        name=MOUTH_INSIDE_PART,
+        vertices=prior.to_prior_frame(opened.vertices[used]),
+        triangles=triangles.reshape(-1, 3).astype(np.int64),
+        material=PartMaterial(
+            name=MOUTH_INSIDE_PART, base_color_factor=(*colour, 1.0), roughness_factor=0.6
+        ),
     )
 
 

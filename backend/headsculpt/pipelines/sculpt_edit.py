@@ -47,6 +47,7 @@ from headsculpt.eval.reconstruction import (
     surface_test,
 )
 from headsculpt.export.glb_reader import read_head_glb
+from headsculpt.export.mouth_opening import MOUTH_INSIDE_PART
 from headsculpt.export.surface_query import TriangleSurface
 from headsculpt.geometry.density_field import DensityField
 from headsculpt.geometry.dmtet import DMTet, DMTetConfig
@@ -192,6 +193,7 @@ class SculptEditor:
                 "vertices": len(exported.unwrapped.vertices),
                 "triangles": len(exported.unwrapped.triangles),
             },
+            "mouth": exported.mouth,
             "rig": {k: v for k, v in exported.rigged.report.items() if k == "check"},
         }
         if teacher.target is not None:  # reference: how close to B it came, and to A
@@ -221,7 +223,9 @@ class SculptEditor:
     # --- 1. parent ----------------------------------------------------------------------
     def parent(self, request: SculptEditRequest) -> tuple[TexturedMesh, Prior]:
         """The parent's mesh (prior frame) and the sculpt's frame and cameras around it."""
-        head = read_head_glb(request.parent_glb)
+        # The mouth's inside is left out: its pocket would hollow the parent's signed
+        # distance behind the lips (the export opens the mouth again).
+        head = read_head_glb(request.parent_glb, skip_meshes=(MOUTH_INSIDE_PART,))
         landmarks = head.landmarks
         if landmarks is None:  # a GLB without anchors: the description's, on its surface
             described = self.sculpt.prior(request.description, request.seed)

@@ -20,7 +20,7 @@ from headsculpt.texture.skin_parameters import SKIN_TONES, SkinParameters
 from headsculpt.texture.surface_maps import SurfaceMaps, smoothstep
 
 _SCLERA = (0.93, 0.90, 0.87)
-_MOUTH_INSIDE = (0.45, 0.14, 0.13)
+MOUTH_INSIDE = (0.45, 0.14, 0.13)  # sRGB: the mouth's inside (also a sculpt's)
 _TONGUE = (0.78, 0.40, 0.40)
 _IRIS_HALF_ANGLE = 0.50  # radians from the gaze axis to the iris rim
 _PUPIL_HALF_ANGLE = 0.19
@@ -106,7 +106,7 @@ def paint(
         skin = _mix(skin, _linear(parameters.beard_colour)[None], stubble[:, None])
 
     colour = skin
-    colour = _mix(colour, _linear(_MOUTH_INSIDE)[None], r["cavity"][:, None])
+    colour = _mix(colour, _linear(MOUTH_INSIDE)[None], r["cavity"][:, None])
     colour = torch.where(maps.is_part("tongue")[:, None], _linear(_TONGUE)[None]
                          * (1.0 + 0.1 * fine[:, :3]), colour)  # fmt: skip
     eyes = maps.is_part("eyes")
