@@ -142,6 +142,21 @@ def test_prototype_embeddings_are_cached_on_disk_and_rebuilt_when_broken(
     assert third.nearest("beaky nose", "nose").values == {"nose.hump": 0.6}
 
 
+def test_an_encoding_larger_than_the_cache_keeps_every_row(description_parser):
+    """More new texts in one call than the in-memory cache holds (the prototypes alone
+    are nearly 4,096): each row is still the embedding of its own text."""
+    from headsculpt.text.encoder import SentenceEncoder
+
+    shared = description_parser.index.encoder
+    small = SentenceEncoder(shared.tokenizer, shared.model, max_cached=3)
+    texts = ["a big nose", "thin lips", "a square jaw", "big ears", "a big nose", "red hair"]
+    small.encode(["thin lips", "a round chin"])  # some cached, some to be evicted
+    rows = small.encode(texts)
+    alone = np.stack([shared._encode_batch([t])[0] for t in texts])
+    assert rows.shape == (6, shared.dimension) and np.allclose(rows, alone, atol=1e-5)
+    assert len(small._cache) == 3
+
+
 def test_known_words_on_unknown_things_are_not_guessed(description_parser):
     code = description_parser("a man with small round glasses and an underbite")
     assert "weight" not in code.attributes  # "small" describes the glasses, not the man

@@ -68,17 +68,23 @@ class SentenceEncoder:
         return int(self.model.config.hidden_size)
 
     def encode(self, texts: list[str], batch_size: int = 256) -> np.ndarray:
-        """Unit embeddings, one row per text (float32). Repeated texts come from a cache."""
-        missing = sorted({t for t in texts if t not in self._cache})
+        """Unit embeddings, one row per text (float32). Repeated texts come from a cache.
+
+        The rows are gathered in a dict of this call's own before the cache takes the new
+        ones: the cache holds at most ``max_cached`` texts, so filling it may evict rows
+        this very call needs (the prototypes alone are nearly 4,096 texts)."""
+        rows = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = sorted({t for t in texts if t not in rows})
         for first in range(0, len(missing), batch_size):
             batch = missing[first : first + batch_size]
-            for text, row in zip(batch, self._encode_batch(batch), strict=True):
-                if len(self._cache) >= self._max_cached:
-                    self._cache.pop(next(iter(self._cache)))
-                self._cache[text] = row
+            rows.update(zip(batch, self._encode_batch(batch), strict=True))
+        for text in missing:
+            if len(self._cache) >= self._max_cached:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[text] = rows[text]
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([self._cache[t] for t in texts])
+        return np.stack([rows[t] for t in texts])
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         batch = self.tokenizer(
