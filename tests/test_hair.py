@@ -191,6 +191,39 @@ def test_short_hair_lies_on_the_forehead_and_temples(head, name):
         assert standoff < 0.45, f"{style} on {name}: {standoff:.2f} IOD off the skin"
 
 
+@pytest.mark.parametrize("name", ["man", "child"])
+def test_a_mohawk_is_a_strip_along_the_midline_that_stands_up(head, name):
+    """The sides shaved, a strip a few centimetres wide from the hairline to the nape,
+    its strands standing up off the crown (short hair lies on the head instead)."""
+    frame = head_frame(head, _mesh(name))
+    mohawk, short = _hair(name, "mohawk").vertices, _hair(name, "short").vertices
+
+    def across(v: np.ndarray) -> float:  # the 99th percentile distance from the midline, IODs
+        return float(np.percentile(np.abs(v[:, 0] - frame.centre[0]), 99)) / frame.iod
+
+    assert across(mohawk) < 0.6 and across(short) > 1.2
+    assert np.ptp(mohawk[:, 1]) > 2.0 * frame.iod  # front to back, not a tuft
+    above = (mohawk[:, 2].max() - frame.top_z) / frame.iod
+    assert above > 0.5 and (short[:, 2].max() - frame.top_z) / frame.iod < 0.35, above
+
+
+@pytest.mark.parametrize("name", list(HEAD_CODES))
+def test_slicked_back_hair_leaves_the_forehead_bare(head, name):
+    """Combed straight back and flat: no strand comes below the hairline over the
+    forehead (short hair has a fringe there), and the hair hugs the skull."""
+    frame = head_frame(head, _mesh(name))
+
+    def lowest_in_front(style: str) -> float:  # IODs above the brows
+        v = _hair(name, style).vertices
+        front = (v[:, 1] < frame.eye_y) & (np.abs(v[:, 0] - frame.centre[0]) < 0.8 * frame.iod)
+        return float((v[front, 2].min() - frame.brow_z) / frame.iod)
+
+    hairline = lowest_in_front("buzz")  # shells alone: where the hair starts
+    slicked, fringe = lowest_in_front("slicked_back"), lowest_in_front("short")
+    assert slicked > hairline - 0.05 and fringe < hairline - 0.1, (hairline, slicked, fringe)
+    assert (_hair(name, "slicked_back").vertices[:, 2].max() - frame.top_z) / frame.iod < 0.3
+
+
 def test_a_childs_long_hair_is_in_proportion_to_its_head(head):
     """Lengths are an adult's, scaled to a smaller head: a child's long hair falls about
     as far below the crown, in head heights, as a grown man's (not to its waist)."""

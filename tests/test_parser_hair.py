@@ -41,6 +41,11 @@ def _hair(parser, text: str) -> dict:
         ("a shy eight-year-old girl with brown braids",
          {"hair.style": "ponytail", "hair.color": "brown"}),
         ("a redhead", {"hair.color": "red"}),
+        ("a punk with a green mohawk", {"hair.style": "mohawk", "hair.color": "green"}),
+        ("a mohawked teenager", {"hair.style": "mohawk"}),
+        ("a banker with slicked-back grey hair",
+         {"hair.style": "slicked_back", "hair.color": "gray"}),
+        ("a man with neatly combed side-parted hair", {"hair.style": "side_part"}),
     ],
 )  # fmt: skip
 def test_hair_words_set_the_hair_they_name(description_parser, text, expected):

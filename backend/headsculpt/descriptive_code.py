@@ -34,7 +34,7 @@ ANCESTRIES: tuple[str, ...] = ("african", "asian", "caucasian")
 # Hair (issue 17): styles of scalp hair, facial hair, and the colours each may take.
 HAIR_STYLES: tuple[str, ...] = (
     "bald", "buzz", "short", "side_part", "bob", "long_straight", "long_wavy", "curly",
-    "ponytail", "bun", "afro", "receding",
+    "ponytail", "bun", "afro", "receding", "slicked_back", "mohawk",
 )  # fmt: skip
 FACIAL_HAIR_STYLES: tuple[str, ...] = (
     "none", "stubble", "moustache", "goatee", "short_beard", "full_beard",

@@ -51,8 +51,9 @@ _LENGTH_RANGE: dict[str, tuple[float, float]] = {
     "buzz": (0.0, 0.0), "short": (0.04, 0.08), "side_part": (0.07, 0.12),
     "bob": (0.16, 0.22), "long_straight": (0.30, 0.48), "long_wavy": (0.28, 0.45),
     "curly": (0.10, 0.20), "ponytail": (0.18, 0.34), "bun": (0.0, 0.0), "afro": (0.0, 0.0),
-    "receding": (0.03, 0.07),
+    "receding": (0.03, 0.07), "slicked_back": (0.07, 0.13), "mohawk": (0.05, 0.11),
 }  # fmt: skip
+MOHAWK_HALF_WIDTH = 0.3  # IODs either side of the midline: a mohawk's strip (the sides shaved)
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,10 @@ class _Builder:
         self.rng = np.random.default_rng(spec.seed)
         recession = RECEDING_RECESSION if spec.style == "receding" else 0.0
         self.weights = scalp_weights(head, mesh, recession)
+        if spec.style == "mohawk":  # a strip along the midline, front hairline to nape
+            half = MOHAWK_HALF_WIDTH * self.frame.iod
+            across = np.abs(mesh.vertices[:, 0] - self.frame.centre[0])
+            self.weights = self.weights * _smoothstep(half, 0.7 * half, across)
         self.surface = HeadSurface.of(head, mesh)
         # Hair binds to scalp vertices only (head bone), never to the jaw or lips.
         self.bind_pool = np.nonzero(scalp_weights(head, mesh, 0.0) > 0.01)[0]
@@ -222,6 +227,16 @@ class _Builder:
             self.shells((0.001, 0.003, 0.005))
             self.flowing_cards(
                 900, pole="crown", lift=0.1, gravity=0.02, offset=(0.003, 0.009), hug=1.0
+            )
+        elif style == "slicked_back":  # combed straight back, flat to the head, no fringe
+            self.shells((0.001, 0.003), pole="back")
+            self.flowing_cards(
+                900, pole="back", lift=0.05, gravity=0.06, offset=(0.002, 0.006), hug=1.0
+            )
+        elif style == "mohawk":  # the strip's strands stand up off the scalp
+            self.shells((0.001, 0.003))
+            self.flowing_cards(
+                700, pole="crown", lift=1.25, gravity=0.0, offset=(0.004, 0.012), hug=0.0
             )
         elif style == "side_part":
             self.shells((0.001, 0.003), pole="part")
@@ -320,13 +335,17 @@ class _Builder:
 
     def _pole_point(self, p: np.ndarray, pole: str) -> np.ndarray:
         """Where hair grows away from, per point: a crown whorl, the front of the top
-        (combed back) or the nearest point of a side parting."""
+        (combed back and down), far ahead at the brow (slicked straight back, up off the
+        forehead) or the nearest point of a side parting."""
         f = self.frame
         if pole == "crown":
             point = np.array([0.0, f.centre[1] + 0.25 * (f.back_y - f.centre[1]), f.top_z])
             return np.broadcast_to(point, p.shape)
         if pole == "front":  # far ahead and above: everything is combed back
             point = np.array([0.0, f.front_y - 6.0 * f.iod, f.top_z + 1.5 * f.iod])
+            return np.broadcast_to(point, p.shape)
+        if pole == "back":  # far ahead at the hairline's height: up off the brow, then back
+            point = np.array([0.0, f.front_y - 10.0 * f.iod, f.eye_z + 1.2 * f.iod])
             return np.broadcast_to(point, p.shape)
         side = 0.55 * f.iod if pole == "part" else 0.0  # "part": on the subject's left
         start, end = f.front_y - 0.5 * f.iod, f.centre[1] + 0.2 * (f.back_y - f.centre[1])

@@ -48,7 +48,7 @@ _STYLE_PAINT = {"none": 0.0, "stubble": 0.35, "moustache": 0.8, "goatee": 0.8,
                 "short_beard": 0.75, "full_beard": 1.0}  # fmt: skip
 _STYLE_REGION = {"moustache": "moustache", "goatee": "goatee"}
 # How much of the hair colour the scalp under a style takes (its shells leave gaps).
-_SCALP_COVER = {"bald": 0.0, "buzz": 0.55}  # every other style: 0.9
+_SCALP_COVER = {"bald": 0.0, "buzz": 0.55, "mohawk": 0.3}  # every other: 0.9; mohawk: shaved sides
 # Past these ages an unstated colour turns grey (the beard first).
 GREYING_AGES = {"eyebrows.color": 65.0, "hair.color": 65.0, "facial_hair.color": 60.0}
 # How strongly each ancestry weight shifts the skin tone when the text names no tone.
