@@ -21,6 +21,8 @@ HAIR_STYLE_VALUES = (
     "bun",
     "afro",
     "receding",
+    "mohawk",
+    "slicked_back",
 )
 HAIR_COLOUR_VALUES = (
     "black",
@@ -160,6 +162,26 @@ HAIR_STYLE_PHRASINGS: dict[str, list[str]] = {
         "a retreating hairline",
         "a balding crown",
         "a high, receding hairline",
+    ],
+    "mohawk": [
+        "a mohawk",
+        "a mohican",
+        "a spiky punk mohawk",
+        "a strip of hair down the centre of the scalp with the sides shaved",
+        "a crest of liberty spikes",
+        "a towering, foot-high mohawk",
+        "a narrow mohawk with the sides clipped to the skin",
+        "a punk crest of hair running from forehead to nape",
+    ],
+    "slicked_back": [
+        "slicked-back hair",
+        "hair slicked back",
+        "hair gelled straight back",
+        "greased-back hair",
+        "hair brushed straight back off the forehead",
+        "wet-look hair combed back flat",
+        "pomaded hair combed straight back",
+        "a sleek, mobster-style slick-back",
     ],
 }
 
@@ -432,7 +454,7 @@ HAIR_DESCRIPTIONS: list[tuple[str, dict[str, str]]] = [
     ),
     (
         "a Cuban trumpet player with a pencil moustache and slicked-back black hair",
-        {"hair.color": "black", "facial_hair.style": "moustache"},
+        {"hair.style": "slicked_back", "hair.color": "black", "facial_hair.style": "moustache"},
     ),
     (
         "a seventy-year-old Italian nonna with short curly white hair and an apron",
@@ -611,6 +633,19 @@ HAIR_DESCRIPTIONS: list[tuple[str, dict[str, str]]] = [
         "a young Welsh woman with long, tousled waves the colour of mahogany",
         {"hair.style": "long_wavy", "hair.color": "auburn"},
     ),
+    (
+        "a British punk rocker in the eighties with a spiky green mohawk and safety-pin earrings",
+        {"hair.style": "mohawk", "hair.color": "green"},
+    ),
+    (
+        "a burly Lithuanian bouncer with a mohican and a thick black goatee",
+        {"hair.style": "mohawk", "facial_hair.style": "goatee", "facial_hair.color": "black"},
+    ),
+    (
+        "an Italian-American mob boss in his sixties with grey hair greased straight back "
+        "and a clean-shaven face",
+        {"hair.style": "slicked_back", "hair.color": "gray", "facial_hair.style": "none"},
+    ),
 ]
 
 
@@ -640,7 +675,7 @@ if __name__ == "__main__":
         "facial_hair.style": FACIAL_HAIR_VALUES,
         "facial_hair.color": BEARD_COLOUR_VALUES,
     }
-    assert len(HAIR_DESCRIPTIONS) == 60, len(HAIR_DESCRIPTIONS)
+    assert len(HAIR_DESCRIPTIONS) == 63, len(HAIR_DESCRIPTIONS)
     texts = [text for text, _ in HAIR_DESCRIPTIONS]
     assert len(set(texts)) == len(texts), "duplicate description"
     coverage = {key: Counter() for key in allowed}

@@ -46,6 +46,11 @@ def _hair(parser, text: str) -> dict:
         ("a banker with slicked-back grey hair",
          {"hair.style": "slicked_back", "hair.color": "gray"}),
         ("a man with neatly combed side-parted hair", {"hair.style": "side_part"}),
+        ("a mob boss with grey hair combed straight back",
+         {"hair.style": "slicked_back", "hair.color": "gray"}),
+        ("a dancer with a slick-back", {"hair.style": "slicked_back"}),
+        ("a woman with long straight black hair",
+         {"hair.style": "long_straight", "hair.color": "black"}),
     ],
 )  # fmt: skip
 def test_hair_words_set_the_hair_they_name(description_parser, text, expected):
