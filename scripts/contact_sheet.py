@@ -44,6 +44,8 @@ DESCRIPTIONS = [
     "an old woman with white hair in a bun",
     "a very old Indian woman with a grey bun and deep wrinkles",
     "a clean-shaven bald man in his fifties",
+    "a punk with a green mohawk",
+    "a banker in his fifties with slicked-back grey hair",
 ]
 TILE = 176  # pixels per view
 CAPTION = 44
