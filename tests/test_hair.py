@@ -324,6 +324,56 @@ def test_lashes_follow_the_lids_and_brows_the_brow(head):
     assert brows.vertices[:, 2].min() > marks[[159, 386], 2].max()  # above the eyes
 
 
+def _lash_reach(head, mesh, marks, upper_length: float = 1.0) -> tuple[float, float]:
+    """How far the upper and the lower lashes reach above / below the eyes' centres (m)."""
+    lashes = build_lashes(head, mesh, 1, upper_length).vertices
+    eyes = marks[[468, 473], 2].mean()
+    return float(lashes[:, 2].max() - eyes), float(eyes - lashes[:, 2].min())
+
+
+def test_the_upper_lashes_are_long_and_the_lower_ones_short(head):
+    """Upper lashes several millimetres, lower ones a fringe under half as long (4 mm
+    lower lashes hung under the eye as dark spikes); ``upper_length``
+    scales the upper ones only."""
+    mesh, marks = _mesh("woman"), _landmarks("woman")
+    lid_gap = marks[159, 2] - marks[145, 2]  # the right eye's opening
+    upper, lower = _lash_reach(head, mesh, marks)
+    upper_reach, lower_reach = upper - 0.5 * lid_gap, lower - 0.5 * lid_gap  # past the lids
+    assert upper_reach > 0.004 and 0.0 < lower_reach < 0.45 * upper_reach, (
+        upper_reach,
+        lower_reach,
+    )
+    longer, lower_again = _lash_reach(head, mesh, marks, 1.35)
+    assert longer - upper > 0.25 * upper_reach and lower_again == pytest.approx(lower)
+
+
+def test_an_arched_brow_peaks_two_thirds_out_and_its_inner_hairs_lie_flat(head):
+    """``arch`` 1 against 0 on the same head and seeds (the same hairs, root for root):
+    the brow is raised most about two-thirds of the way from its inner end, little at
+    its ends, and the hairs at its inner end stand up less (their tips lower)."""
+    mesh, marks = _mesh("woman"), _landmarks("woman")
+    inner, outer = marks[107, 0], marks[70, 0]  # the right brow's inner and outer ends (x)
+    windows = {"outer": (0.0, 0.1), "peak": (0.2, 0.5), "inner": (0.8, 1.0)}
+    lift = {name: [] for name in windows}
+    inner_tips = []
+    for seed in range(4):
+        knots = {}
+        for arch in (0.0, 1.0):
+            v = build_brows(head, mesh, 1.0, seed, arch).vertices
+            knots[arch] = v.reshape(-1, 3, 2, 3).mean(2)  # cards: 3 knots × 2 sides
+        roots = knots[0.0][:, 0]
+        right = np.sign(roots[:, 0]) == np.sign(outer)
+        t = (roots[:, 0] - outer) / (inner - outer)  # 0 outer … 1 inner
+        rise = 1000.0 * (knots[1.0][:, 0, 2] - knots[0.0][:, 0, 2])  # roots, mm
+        for name, (a, b) in windows.items():
+            lift[name].extend(rise[right & (t >= a) & (t <= b)])
+        tips = 1000.0 * (knots[1.0][:, 2, 2] - knots[0.0][:, 2, 2])
+        inner_tips.extend(tips[right & (t > 0.85)] - rise[right & (t > 0.85)])
+    mean = {name: float(np.mean(values)) for name, values in lift.items()}
+    assert mean["peak"] > 1.0 and mean["peak"] > 2.0 * max(mean["outer"], mean["inner"]), mean
+    assert np.mean(inner_tips) < -0.5, np.mean(inner_tips)  # mm: tips lower than the roots' rise
+
+
 # --- facial hair ------------------------------------------------------------------------------
 
 
@@ -465,6 +515,21 @@ def test_scalp_cards_are_mostly_hair_so_long_hair_hides_what_is_behind_it():
     middle = alpha[int(0.1 * size) : int(0.7 * size), : size // 2]  # the card region
     assert (middle > 127).mean() > 0.7
     assert (middle == 0).mean() > 0.05  # still strands, with gaps between them
+
+
+def test_a_lash_card_carries_a_lash_line_not_a_few_sticks():
+    """A lash card reads a window of 0.18 of the card region; near the roots that window
+    is half lash or more, so the upper lid has a dark line of lashes (at 0.12 strands a
+    texel a card showed two or three sticks)."""
+    from headsculpt.pipelines.hair_parts import STRAND_TEXTURE_SIZE
+
+    size = STRAND_TEXTURE_SIZE // 2  # the lashes' atlas
+    alpha = strands.strand_textures((0.05, 0.04, 0.035), "lash", size, 0).base_color[..., 3]
+    roots = alpha[int(0.1 * size) : int(0.3 * size), : size // 2] > 127
+    window = max(1, int(0.18 * roots.shape[1]))
+    covered = [roots[:, x : x + window].mean() for x in range(0, roots.shape[1] - window, 4)]
+    assert min(covered) > 0.2 and np.mean(covered) > 0.4, (min(covered), np.mean(covered))
+    assert (roots == 0).mean() > 0.1  # strands, with gaps between them
 
 
 def test_roots_are_darker_than_tips_and_grey_hair_is_not_flat():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -497,6 +498,28 @@ def test_painted_attribute_moves_the_texture_the_documented_way(texture_space, n
         assert low <= mid + 1e-6, f"{name} = −1 adds some: {mid} → {low}"
     else:
         assert low < mid - 0.5, f"{name} = −1: {mid} → {low}"
+
+
+def test_an_arched_brow_is_painted_finer_and_higher_over_the_outer_eye(texture_space):
+    """``brow_arch`` 1 paints the brow under the cards as they are combed (a woman's,
+    pipelines/parametric.py): a narrower band, whose outer half sits higher."""
+    maps, noise = texture_space
+    code = DescriptiveCode(attributes={**BASE, "eyebrows.color": "black"})
+    skin = SkinParameters.from_code(code, np.random.default_rng(0))
+    position = maps.position.numpy()
+    eye_x = np.average(np.abs(position[:, 0]), weights=maps.regions["eye_socket"].numpy())
+    outer = np.abs(position[:, 0]) > eye_x  # over the outer half of each eye, and beyond
+    painted = {}
+    for arch in (0.0, 1.0):
+        colour = paint(replace(skin, brow_arch=arch), maps, noise, seed=0).base_color
+        luminance = colour.reshape(-1, 3)[maps.pixels.numpy()].astype(np.float64).mean(1)
+        forehead = np.median(luminance[(maps.regions["forehead"] > 0.5).numpy()])
+        dark = luminance < forehead - 40.0  # the brow's colour shows through the skin's
+        brow = dark & (maps.regions["brows"] + maps.regions["brows_arched"] > 0.05).numpy()
+        painted[arch] = (brow.sum(), float(np.median(position[brow & outer, 2])))
+    (straight_area, straight_z), (arched_area, arched_z) = painted[0.0], painted[1.0]
+    assert arched_area < 0.85 * straight_area, (arched_area, straight_area)
+    assert arched_z > straight_z + 0.001, (arched_z, straight_z)
 
 
 # -- the table in docs/parser.md --------------------------------------------------------

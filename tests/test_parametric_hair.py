@@ -150,6 +150,35 @@ def test_a_womans_unstated_brows_are_finer_than_a_mans(pipeline):
     assert brow_vertices(gender=-1.0, **{"eyebrows.thickness": 0.0}) == man
 
 
+def test_a_womans_lashes_are_longer_and_her_brows_arched(pipeline, monkeypatch):
+    """A face without hair reads female by its eyes and brows as much as its shape: a
+    woman's upper lashes reach further above her eyes than a man's, and her brows rise
+    to an arch over the outer eye (against the same woman with the arch off; both in
+    inter-ocular distances, glTF Y up)."""
+    from headsculpt.pipelines import parametric
+
+    def eyes_and_brows(gender: float) -> tuple[float, float]:
+        code = DescriptiveCode(attributes={"gender": gender, "age": 30.0, "hair.style": "bald",
+                                           "facial_hair.style": "none"})  # fmt: skip
+        glb = HairGlb(pipeline.from_code(code, seed=5).glb)
+        right_eye = 0.5 * (glb.landmark(33) + glb.landmark(133))
+        left_eye = 0.5 * (glb.landmark(263) + glb.landmark(362))
+        eye_y, iod = 0.5 * (right_eye[1] + left_eye[1]), np.linalg.norm(left_eye - right_eye)
+        lashes = (glb.mesh("Lashes")["positions"][:, 1].max() - eye_y) / iod
+        brows = glb.mesh("Brows")["positions"]
+        right = brows[brows[:, 0] < glb.landmark(168)[0]]  # the subject's right is -X
+        x_outer, x_inner = glb.landmark(70)[0], glb.landmark(107)[0]
+        t = (right[:, 0] - x_outer) / (x_inner - x_outer)  # 0 outer … 1 inner
+        peak = np.mean(right[(t > 0.15) & (t < 0.45), 1])
+        return float(lashes), float((peak - eye_y) / iod)
+
+    (man_lashes, _), (woman_lashes, arched) = eyes_and_brows(1.0), eyes_and_brows(-1.0)
+    assert woman_lashes > 1.15 * man_lashes, (woman_lashes, man_lashes)
+    monkeypatch.setattr(parametric, "ARCHED_BROWS", 0.0)
+    _, straight = eyes_and_brows(-1.0)
+    assert arched > straight + 0.02, (arched, straight)
+
+
 def test_longer_hair_reaches_lower(pipeline):
     """hair.length: the same style at −1 and +1 (the attribute's meaning test)."""
     lowest = {}

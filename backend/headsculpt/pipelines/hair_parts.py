@@ -84,7 +84,9 @@ def build_hair_parts(
     """The hair meshes of one head.
 
     ``hair``: ``hair.style``, ``hair.length`` (−1 … 1), ``facial_hair.style``, ``beard``
-    (the amount, −1 … 1) and ``eyebrows.thickness`` (−1 … 1); ``colours``: sRGB triples
+    (the amount, −1 … 1), ``eyebrows.thickness`` (−1 … 1), and optionally
+    ``eyebrows.arch`` (0 … 1) and ``lashes.length`` (the upper lashes' scale, 1 an
+    average adult's); ``colours``: sRGB triples
     under ``hair``, ``facial_hair`` and ``eyebrows``.
     """
     parts = []
@@ -95,8 +97,10 @@ def build_hair_parts(
     facial = build_facial_hair(head, mesh, hair["facial_hair.style"], beard, seed)
     parts.append(("FacialHair", facial, colours["facial_hair"]))
     brows = 0.5 * (float(hair.get("eyebrows.thickness", 0.0)) + 1.0)
-    parts.append(("Brows", build_brows(head, mesh, brows, seed), colours["eyebrows"]))
-    parts.append(("Lashes", build_lashes(head, mesh, seed), _LASH_COLOUR))
+    arch = float(hair.get("eyebrows.arch", 0.0))
+    parts.append(("Brows", build_brows(head, mesh, brows, seed, arch), colours["eyebrows"]))
+    lashes = build_lashes(head, mesh, seed, float(hair.get("lashes.length", 1.0)))
+    parts.append(("Lashes", lashes, _LASH_COLOUR))
     return [
         HairPart(name, geometry, _strands(tuple(colour), *_PARTS[name]))
         for name, geometry, colour in parts

@@ -218,13 +218,15 @@ class ParametricPipeline:
         # First use of a texture size prepares its texture space (reported as 0.2–0.4).
         maps, noise = self.texture_space(config.texture_size, scaled_progress(progress, 0.2, 0.4))
         progress("texture", 0.4)
+        hair_values = _hair_values(identity, gender)
         skin = SkinParameters.from_code(identity, rng)
+        skin = replace(skin, brow_arch=hair_values["eyebrows.arch"])  # painted as the cards
         textures = paint(skin, maps, noise, seed, scaled_progress(progress, 0.4, 0.7))
 
         progress("hair", 0.7)
         colours = {"hair": skin.hair_colour, "facial_hair": skin.beard_colour,
                    "eyebrows": skin.eyebrow_colour}  # fmt: skip
-        hair = build_hair_parts(self.head, mesh, _hair_values(identity, gender), colours, seed)
+        hair = build_hair_parts(self.head, mesh, hair_values, colours, seed)
 
         progress("export", 0.8)
         glb = write_glb(self._asset(mesh, textures, prompt, seed, hair))
@@ -366,20 +368,29 @@ def _check_seed(seed: int) -> None:
         raise ValueError(f"seed must be in [0, 2**32), got {seed}")
 
 
-FINE_BROWS = -0.6  # a feminine head's unstated eyebrows.thickness (the brow cards)
+# What a feminine head's brows and lashes get (the face alone read androgynous without
+# hair, docs/parametric.md): unstated brows finer (eyebrows.thickness), groomed into an
+# arch (build_brows' ``arch``), and longer upper lashes (a share more than a man's).
+FINE_BROWS = -0.6
+ARCHED_BROWS = 1.0
+LONGER_LASHES = 0.35
 # The hair draws use a stream of their own, so adding them moved no other draw.
 _HAIR_STREAM = 0x4A12
 
 
 def _hair_values(identity: DescriptiveCode, gender: float) -> dict[str, Any]:
     """What the hair geometry reads of a code whose hair is decided (``_with_hair``);
-    ``gender`` the head's (+1 masculine), drawn or not: unstated brows are finer on a
-    woman (bushy straight brows read male on a face without hair)."""
+    ``gender`` the head's (+1 masculine), drawn or not: a woman's unstated brows are
+    finer, and her brows arched and lashes longer (bushy straight brows read male on a
+    face without hair)."""
     values: dict[str, Any] = {name: identity.attributes[name] for name in HAIR_ATTRIBUTES}
     for name in ("beard", "eyebrows.thickness"):
         values[name] = identity.scalar(name) or 0.0
+    feminine = max(-gender, 0.0)
     if identity.scalar("eyebrows.thickness") is None:
-        values["eyebrows.thickness"] = FINE_BROWS * max(-gender, 0.0)
+        values["eyebrows.thickness"] = FINE_BROWS * feminine
+    values["eyebrows.arch"] = ARCHED_BROWS * feminine
+    values["lashes.length"] = 1.0 + LONGER_LASHES * feminine
     return values
 
 

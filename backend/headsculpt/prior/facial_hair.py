@@ -51,6 +51,13 @@ _LIDS = {  # upper and lower lid edges, outer corner to inner corner
     ),
 }
 _MOUSTACHE_CARD = 0.009  # metres: a moustache's cards (before the length scale)
+# A groomed (arched) brow: its peak, as a share of the way from the outer end (0) to the
+# inner (1), and how far the peak is raised, in brow heights (the painted brow under the
+# cards tapers, texture/surface_maps.py's "brows_arched").
+BROW_PEAK, BROW_ARCH = 0.35, 1.0
+# Lash lengths in metres (an adult's: scaled with the eye spacing): the lower lid's are a
+# fine fringe (at 4 mm they hung under the eye as dark spikes).
+UPPER_LASH, LOWER_LASH = 0.0085, 0.003
 BRISTLE_TILE = 0.012  # metres of skin one sparse tile spans on stubble (dashes ~1 mm)
 # Shell offsets (metres, before the length scale) and card settings per style.
 _SHELLS = {
@@ -189,11 +196,14 @@ def build_facial_hair(
 
 
 def build_brows(
-    head: HeadModel, mesh: HeadMesh, thickness: float = 0.5, seed: int = 0
+    head: HeadModel, mesh: HeadMesh, thickness: float = 0.5, seed: int = 0, arch: float = 0.0
 ) -> HairGeometry:
     """Eyebrows: short cards lying on the brow ridge, combed up at the inner end and
-    out toward the temple along the rest. ``thickness`` in [0, 1]."""
+    out toward the temple along the rest. ``thickness`` in [0, 1]; ``arch`` in [0, 1]
+    shapes a groomed brow: raised to a peak two-thirds of the way out, its inner hairs
+    lying flatter (0: the brow ridge's own line)."""
     rng = np.random.default_rng(seed + 101)
+    arch = float(np.clip(arch, 0.0, 1.0))
     v = mesh.vertices.astype(np.float64)
     marks = _landmarks(head).positions(v)
     surface = HeadSurface.of(head, mesh)
@@ -208,14 +218,19 @@ def build_brows(
         across = rng.uniform(-0.5, 0.5, count) * (0.7 + 0.5 * thickness)
         centre = _along(0.5 * (up + lo), t)
         height = _along(up - lo, t)
-        roots = centre + height * across[:, None]
+        peak = np.exp(-(((t - BROW_PEAK) / 0.3) ** 2)) - np.exp(-((BROW_PEAK / 0.3) ** 2))
+        raised = arch * BROW_ARCH * np.clip(peak, 0.0, None)  # in brow heights
+        roots = centre + height * (across + raised)[:, None]
         normals = surface.normal_at(roots)
         roots = surface.push_out(roots, np.full(count, 0.0008))
         outward = _along(np.gradient(up, axis=0), t)  # toward the inner end as t grows
         lateral = _unit(-outward)  # toward the temple
         lift = np.array([0.0, 0.0, 1.0])
         inner = _smoothstep(0.65, 0.95, t)[:, None]
-        direction = _unit((1 - inner) * (lateral + 0.35 * lift) + inner * (lift + 0.2 * lateral))
+        rise = 1.0 - 0.6 * arch  # a groomed brow's inner hairs lie flatter
+        direction = _unit(
+            (1 - inner) * (lateral + 0.35 * rise * lift) + inner * (rise * lift + 0.2 * lateral)
+        )
         direction = _unit(direction - np.einsum("ij,ij->i", direction, normals)[:, None] * normals)
         length = rng.uniform(0.007, 0.011, count) * (0.9 + 0.3 * thickness)
         knots = 3
@@ -232,7 +247,9 @@ def build_brows(
     return _merge(pieces)
 
 
-def build_lashes(head: HeadModel, mesh: HeadMesh, seed: int = 0) -> HairGeometry:
+def build_lashes(
+    head: HeadModel, mesh: HeadMesh, seed: int = 0, upper_length: float = 1.0
+) -> HairGeometry:
     """Eyelashes: one card per lid segment, rooted on the lid edge and curling up and
     out (the lower lid's shorter, curling down); bound to the lid's own vertices so
     they follow eyeBlink."""
@@ -274,7 +291,8 @@ def build_lashes(head: HeadModel, mesh: HeadMesh, seed: int = 0) -> HairGeometry
             knots_per_root = 4
             sign = 1.0 if which == "upper" else -1.0
             span = np.linspace(-1.0, 1.0, len(ids))
-            length = (0.0085 if which == "upper" else 0.004) * (1.0 - 0.35 * span**2)
+            length = UPPER_LASH * upper_length if which == "upper" else LOWER_LASH
+            length = length * (1.0 - 0.35 * span**2)
             length *= frame.iod / 0.064
             out = _unit(edge - eye_centre)  # off the eyeball
             forward = _unit(out + np.array([0.0, -0.6, 0.0]))

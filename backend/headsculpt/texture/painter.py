@@ -90,7 +90,9 @@ def paint(
     skin = _mix(skin, lips[None] * (1.0 + 0.08 * mottled[:, :3]), r["lips"][:, None])
 
     strands = smoothstep(-0.1, 0.45, fine[:, 2])
-    brow_amount = r["brows"] * (0.55 + 0.45 * parameters.eyebrow_density) * (0.35 + 0.65 * strands)
+    arch = float(np.clip(parameters.brow_arch, 0.0, 1.0))
+    brow_region = (1.0 - arch) * r["brows"] + arch * r["brows_arched"]
+    brow_amount = brow_region * (0.55 + 0.45 * parameters.eyebrow_density) * (0.35 + 0.65 * strands)
     brow = _linear(parameters.eyebrow_colour)
     skin = _mix(skin, brow[None], (0.92 * brow_amount)[:, None])
     if parameters.scalp_cover > 0:  # under the hair: no skin between the strands

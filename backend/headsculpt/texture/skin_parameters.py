@@ -64,6 +64,7 @@ class SkinParameters:
     iris_colour: RGB = IRIS_COLOURS["brown"]
     eyebrow_colour: RGB = HAIR_COLOURS["brown"]
     eyebrow_density: float = 0.6  # 0 sparse … 1 bushy
+    brow_arch: float = 0.0  # 0 the brow ridge's own line … 1 a groomed arch (as the cards)
     hair_colour: RGB = HAIR_COLOURS["brown"]
     beard_colour: RGB = HAIR_COLOURS["brown"]
     beard: float = 0.0  # 0 clean shaven, ~0.35 stubble, 1 full beard

@@ -174,6 +174,14 @@ def _regions(head, neutral, texel_values, source_uv, position, normal, landmarks
         -0.42 * iod, -0.3 * iod, lateral
     )
     regions["brows"] = across * along * front * skin
+    # A groomed, arched brow (a feminine head's, SkinParameters.brow_arch): finer, raised
+    # to a peak over the outer iris, tapering to a fine tail toward the temple.
+    peak = 0.12 * iod
+    reach = torch.where(lateral < peak, torch.tensor(0.55 * iod), torch.tensor(0.4 * iod))
+    arched = 0.26 * iod + 0.09 * iod * (1.0 - ((lateral - peak) / reach) ** 2).clamp(min=0.0)
+    fine_width = 0.075 * iod * (1.0 - 0.6 * smoothstep(0.0, 0.45 * iod, lateral))
+    fine = 1.0 - smoothstep(0.55 * fine_width, fine_width, (above - arched).abs())
+    regions["brows_arched"] = fine * along * front * skin
 
     socket = torch.exp(
         -((lateral / (0.32 * iod)) ** 2 + ((above + 0.02 * iod) / (0.22 * iod)) ** 2)
