@@ -61,7 +61,10 @@ def accessorised_run(parametric, tmp_path_factory):
     head = parametric("a young woman with a round face and short black hair", seed=3).mesh
     target = accessorised(head, ("horn", "bun", "ring"))
     sidecar = _sculpt(target.write(folder / "target.glb"), folder / "head.glb")
-    lips = parametric.landmarks.positions(head.vertices)[[17, 0]]  # lower, upper (MediaPipe)
+    # The lips' bodies, lower then upper: halfway from the outer contour (MediaPipe 17, 0)
+    # to the inner (14, 13), where the lips meet.
+    landmarks = parametric.landmarks.positions(head.vertices)
+    lips = 0.5 * (landmarks[[17, 0]] + landmarks[[14, 13]])
     return target, _result(folder / "head.glb"), sidecar, folder / "head.glb", lips
 
 
@@ -144,8 +147,10 @@ def test_blender_imports_the_sculpt_rigged_and_jaw_open_opens_its_mouth(accessor
     assert head["lower_lip"]["distance"] < 0.01  # the sculpt has a lip where the target had
     # A sculpt's lips are one closed sheet until the export cuts the mouth open
     # (export/mouth_opening.py): before that the lower lip moved 1.4–3.6 mm and dragged
-    # the upper 1.0 mm; cut along the mouth MediaPipe finds on the surface, 24.0 mm and
-    # 1.4 mm (2026-11-25). As on a scan (test_rig_pipeline.py): the lower lip ≥ 5 mm, the
-    # upper less than a third of it.
+    # the upper 1.0 mm. Cut along the mouth MediaPipe found on the surface in grey clay,
+    # the cut ran 4–11 mm above where the target's lips meet, through or over the upper
+    # lip, whose body opened with the jaw (24–26 mm). Found in the surface's colours, the
+    # cut runs 1 mm below it: lower 33.1 mm, upper 1.3 mm (2026-12-06). As on a
+    # scan (test_rig_pipeline.py): the lower lip ≥ 5 mm, the upper less than a third of it.
     assert lower > 0.005, (lower, upper)
     assert lower > 3 * abs(upper), (lower, upper)

@@ -129,7 +129,7 @@ def find_face(
     # Renders and lifts see a lighter copy of a dense mesh (the rasterizer's cost grows
     # with triangles); the landmarks are put back on the full surface at the end.
     full_unit, full_triangles = unit, triangles
-    unit, triangles = simplified(unit, triangles, config.max_render_triangles)
+    unit, triangles, _ = simplified(unit, triangles, config.max_render_triangles)
     used = np.ones(len(reference_landmarks), dtype=bool)
     if excluded_landmarks is not None:
         used[np.asarray(excluded_landmarks, dtype=np.int64)] = False
@@ -215,11 +215,13 @@ def look_at_face(
     faces: MediaPipeFaces,
     config: FaceFinderConfig | None = None,
     progress: ProgressCallback = no_progress,
+    colours: np.ndarray | None = None,
 ) -> np.ndarray:
     """Landmarks (478, 3) on a mesh already in the prior's frame; NaN where not found.
 
-    The face is framed from the front and near-front views; each view's FaceMesh
-    landmarks are lifted through the depth buffer and the per-landmark median kept.
+    The face is framed from the front and near-front views (grey clay, or the surface in
+    its ``colours``); each view's FaceMesh landmarks are lifted through the depth buffer
+    and the per-landmark median kept.
     """
     config = config or FaceFinderConfig()
     face = reference_landmarks[used]
@@ -230,7 +232,7 @@ def look_at_face(
     images = []
     for index, camera in enumerate(cameras):
         progress("find face", 0.4 * index / len(cameras))
-        images.append(_render(vertices, triangles, camera, config.refine_size))
+        images.append(_render(vertices, triangles, camera, config.refine_size, colours))
     findings = faces.detect(images, scaled_progress(progress, 0.4, 0.9))
     lifts = [
         _lift(vertices, triangles, camera, finding, config.refine_size)
@@ -253,18 +255,22 @@ def find_landmarks_in_frame(
     excluded_landmarks: np.ndarray | None = None,
     config: FaceFinderConfig | None = None,
     progress: ProgressCallback = no_progress,
+    colours: np.ndarray | None = None,
 ) -> np.ndarray:
     """Landmarks (478, 3) on a mesh known to be in the prior's frame (no search), on its
-    full surface; NaN where MediaPipe found none."""
+    full surface; NaN where MediaPipe found none. ``colours``: (V, 3) sRGB uint8 of the
+    surface, shown to MediaPipe in place of grey clay (see :func:`_render`)."""
     config = config or FaceFinderConfig()
     vertices = np.asarray(vertices, dtype=np.float64)
     triangles = np.asarray(triangles, dtype=np.int64)
     used = np.ones(len(reference_landmarks), dtype=bool)
     if excluded_landmarks is not None:
         used[np.asarray(excluded_landmarks, dtype=np.int64)] = False
-    proxy, proxy_triangles = simplified(vertices, triangles, config.max_render_triangles)
+    proxy, proxy_triangles, proxy_colours = simplified(
+        vertices, triangles, config.max_render_triangles, colours
+    )
     found = look_at_face(proxy, proxy_triangles, reference_landmarks, used, faces, config,
-                         progress)  # fmt: skip
+                         progress, proxy_colours)  # fmt: skip
     if len(proxy_triangles) != len(triangles):
         ok = ~np.isnan(found).any(1)
         found[ok] = TriangleSurface(vertices, triangles).closest(found[ok]).points
@@ -272,12 +278,16 @@ def find_landmarks_in_frame(
 
 
 def simplified(
-    vertices: np.ndarray, triangles: np.ndarray, max_triangles: int
-) -> tuple[np.ndarray, np.ndarray]:
+    vertices: np.ndarray,
+    triangles: np.ndarray,
+    max_triangles: int,
+    colours: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """A lighter copy for pictures: vertices clustered on a grid (fine enough that the
-    face keeps its features at the render sizes used here)."""
+    face keeps its features at the render sizes used here); each cluster takes the mean
+    position and, when given, the mean of its vertices' ``colours``."""
     if len(triangles) <= max_triangles:
-        return vertices, triangles
+        return vertices, triangles, colours
     low, extent = vertices.min(0), float(np.ptp(vertices, axis=0).max())
     cells = 64
     while True:
@@ -290,10 +300,15 @@ def simplified(
         if keep.sum() >= 0.7 * max_triangles or cells >= 4096:
             break
         cells = int(cells * 1.25)
-    counts = np.bincount(cluster)
-    proxy = np.zeros((len(counts), 3))
-    np.add.at(proxy, cluster, vertices)
-    return proxy / counts[:, None], merged[keep]
+    counts = np.bincount(cluster)[:, None]
+
+    def mean(values: np.ndarray) -> np.ndarray:
+        total = np.zeros((len(counts), values.shape[1]))
+        np.add.at(total, cluster, values)
+        return total / counts
+
+    proxy_colours = None if colours is None else mean(colours).round().astype(np.uint8)
+    return mean(vertices), merged[keep], proxy_colours
 
 
 def _quarter_turns(base_up: str, up: str, front: str) -> int:
@@ -322,8 +337,16 @@ def _front_camera(
     return sampler.view(azimuth, elevation, config.fov, config.framing).camera
 
 
-def _render(vertices: np.ndarray, triangles: np.ndarray, camera: Camera, size: int) -> np.ndarray:
-    """Flat light-grey clay: MediaPipe reads the shape, no texture needed."""
+def _render(
+    vertices: np.ndarray,
+    triangles: np.ndarray,
+    camera: Camera,
+    size: int,
+    colours: np.ndarray | None = None,
+) -> np.ndarray:
+    """Flat light-grey clay, where MediaPipe reads the shape alone; or the surface in its
+    own ``colours`` (V, 3) sRGB, where the shape alone does not tell where the lips part
+    (a sculpt's closed lips are one smooth sheet)."""
     mesh = TexturedMesh(
         vertices.astype(np.float32),
         vertex_normals(vertices, triangles).astype(np.float32),
@@ -332,7 +355,7 @@ def _render(vertices: np.ndarray, triangles: np.ndarray, camera: Camera, size: i
         np.full((1, 1, 3), 200, np.uint8),
         np.full((1, 1), 200, np.uint8),
     )
-    return render_view(mesh, camera, size)
+    return render_view(mesh, camera, size, vertex_colors=colours)
 
 
 def _lift(

@@ -144,7 +144,9 @@ def open_mouth(
     arc = np.concatenate(
         [[0.0], np.cumsum(np.linalg.norm(np.diff(all_vertices[path], axis=0), axis=1))]
     )
-    taper = np.sin(np.pi * arc / arc[-1])  # 0 at the corners, 1 in the middle
+    # 0 at the corners, 1 in the middle (clipped: the square root below warned of a
+    # value under 0 in CI runs of tiny random models; not reproduced)
+    taper = np.clip(np.sin(np.pi * arc / arc[-1]), 0.0, 1.0)
     parting = 0.5 * config.gap * width * taper[1:-1, None] * frame.up
     node_positions = all_vertices[nodes]
     all_vertices = np.concatenate([all_vertices, node_positions - parting])

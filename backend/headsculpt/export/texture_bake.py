@@ -75,6 +75,15 @@ def bake_texture(
     return (image[0].permute(1, 2, 0).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
 
 
+def colours_at(points: np.ndarray, colour: Callable[[torch.Tensor], torch.Tensor]) -> np.ndarray:
+    """(N, 3) uint8: ``colour`` (a field, as :func:`bake_texture` takes) at ``points``,
+    quantised as the baked texture is."""
+    points = torch.from_numpy(np.asarray(points, dtype=np.float32))
+    with torch.no_grad():
+        values = torch.cat([colour(chunk).float() for chunk in points.split(_FIELD_CHUNK)])
+    return (values.clamp(0.0, 1.0).numpy() * 255.0 + 0.5).astype(np.uint8)
+
+
 def pad_charts(
     image: torch.Tensor, covered: torch.Tensor, steps: int
 ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -322,17 +322,20 @@ class RigPipeline:
         triangles: np.ndarray,
         reference: np.ndarray | None = None,
         progress: ProgressCallback = no_progress,
+        colours: np.ndarray | None = None,
     ) -> np.ndarray | None:
         """(478, 3) landmarks on a mesh in the prior's frame, from MediaPipe's views of it
         (NaN where none was lifted); None when MediaPipe is not installed or sees no face.
-        ``reference``: where the face is expected (the neutral head's landmarks if None)."""
+        ``reference``: where the face is expected (the neutral head's landmarks if None);
+        ``colours``: (V, 3) sRGB uint8 the views show the surface in (grey clay if None)."""
         if reference is None:
             reference = self.landmarks.positions(self._reference.vertices.astype(np.float64))
         oval = np.unique(self.landmarks.connections.get("face_oval", np.zeros((0, 2), int)))
         try:
             found = find_landmarks_in_frame(
-                vertices, triangles, reference, self.faces, oval, progress=progress
-            )
+                vertices, triangles, reference, self.faces, oval, progress=progress,
+                colours=colours,
+            )  # fmt: skip
         except MediaPipeUnavailableError:
             return None
         return None if np.isnan(found).all() else found

@@ -50,7 +50,7 @@ from headsculpt.export.mouth_opening import (
     open_mouth,
 )
 from headsculpt.export.surface_query import SurfaceHits, TriangleSurface
-from headsculpt.export.texture_bake import UnwrappedMesh, bake_texture, unwrap
+from headsculpt.export.texture_bake import UnwrappedMesh, bake_texture, colours_at, unwrap
 from headsculpt.files import png_bytes
 from headsculpt.geometry.density_field import DensityField, DensityFieldConfig
 from headsculpt.geometry.dmtet import DMTet, DMTetConfig
@@ -584,7 +584,8 @@ class SculptPipeline:
         with torch.no_grad():
             vertices, triangles = dmtet.extract_mesh()
         vertices, triangles = largest_component(vertices.numpy(), triangles.numpy())
-        landmarks, found = self.surface_landmarks(vertices, triangles, prior)
+        colours = colours_at(vertices, texture)
+        landmarks, found = self.surface_landmarks(vertices, triangles, prior, colours)
         line, up = mouth_line(landmarks)
         opened = open_mouth(vertices, triangles, line, up)
         mesh, unwrapped, base_colour = self.bake(opened, texture, texture_size, prior)
@@ -609,15 +610,26 @@ class SculptPipeline:
         return Exported(mesh, unwrapped, rigged, mouth)
 
     def surface_landmarks(
-        self, vertices: np.ndarray, triangles: np.ndarray, prior: Prior
+        self,
+        vertices: np.ndarray,
+        triangles: np.ndarray,
+        prior: Prior,
+        colours: np.ndarray | None = None,
     ) -> tuple[np.ndarray, bool]:
         """The face's 478 landmarks on the sculpted surface (unit frame), where the mouth
         is opened and the rig fitted, and whether they were found on it: MediaPipe's, from
         views of the surface, when it is installed and sees the face there (the surface
         may have left the prior's face: a reference run, a strong edit); else the prior's.
-        A landmark no view could lift is the prior's."""
+        A landmark no view could lift is the prior's.
+
+        The views show the surface in its ``colours`` (V, 3) sRGB when given: closed
+        lips are one smooth sheet, and in grey clay MediaPipe put their parting 4–11 mm
+        too high on the accessorised proof (the upper lip fell below the cut and opened
+        with the jaw); in colour, 1 mm low."""
         expected = prior.to_prior_frame(prior.landmarks)
-        found = self.rig.find_landmarks(prior.to_prior_frame(vertices), triangles, expected)
+        found = self.rig.find_landmarks(
+            prior.to_prior_frame(vertices), triangles, expected, colours=colours
+        )
         if found is None:
             return prior.landmarks, False
         missing = np.isnan(found).any(1)

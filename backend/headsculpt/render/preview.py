@@ -72,8 +72,12 @@ def merge_meshes(meshes: list[TexturedMesh], atlas_height: int = 1024) -> Textur
     )  # fmt: skip
 
 
-def render_view(mesh: TexturedMesh, camera: Camera, size: int) -> np.ndarray:
-    """One (size, size, 3) uint8 sRGB image of ``mesh`` seen by ``camera``."""
+def render_view(
+    mesh: TexturedMesh, camera: Camera, size: int, vertex_colors: np.ndarray | None = None
+) -> np.ndarray:
+    """One (size, size, 3) uint8 sRGB image of ``mesh`` seen by ``camera``.
+    ``vertex_colors``: (V, 3) uint8 sRGB in place of the texture (a surface not yet
+    unwrapped: a sculpt before its bake)."""
     factor = _SUPERSAMPLE if size <= _SUPERSAMPLE_UP_TO else 1
     full = size * factor
     vertices = torch.from_numpy(mesh.vertices).float()
@@ -87,7 +91,11 @@ def render_view(mesh: TexturedMesh, camera: Camera, size: int) -> np.ndarray:
         interpolate(torch.from_numpy(mesh.normals).float(), raster, triangles), dim=1
     )
     uv = interpolate(torch.from_numpy(mesh.uv).float(), raster, triangles)
-    srgb = sample_texture(texture[..., :3].contiguous(), uv)
+    if vertex_colors is None:
+        srgb = sample_texture(texture[..., :3].contiguous(), uv)
+    else:
+        colors = torch.from_numpy(np.asarray(vertex_colors, dtype=np.float32)) / 255.0
+        srgb = interpolate(colors, raster, triangles)
     albedo = srgb_to_linear(srgb)
     roughness = sample_texture(torch.from_numpy(mesh.roughness).float()[..., None] / 255.0, uv)
 
