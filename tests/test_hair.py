@@ -392,6 +392,35 @@ def test_moustache_is_above_the_upper_lip_and_not_on_the_chin(head, name):
     assert beard.vertices[:, 2].min() < marks[152, 2]  # a beard does reach the chin
 
 
+@pytest.mark.parametrize("name", ["man", "wide"])
+def test_a_moustache_fills_the_upper_lip_and_stops_at_the_nostril_wings(head, name):
+    """Its top follows the nose's base: beside the nostril wings a thick moustache's
+    shells and cards once climbed 12–19 mm above the wings' base (MediaPipe 64, 294),
+    a box up the sides of the nose."""
+    mesh, marks = _mesh(name), _landmarks(name)
+    wing_x, wing_z = np.abs(marks[[64, 294], 0]).mean(), marks[[64, 294], 2].mean()
+    for style in ("moustache", "goatee"):
+        grown = build_facial_hair(head, mesh, style, 1.0, 2).vertices
+        beside = grown[np.abs(grown[:, 0]) > wing_x]
+        assert beside[:, 2].max() < wing_z + 0.004, (style, beside[:, 2].max() - wing_z)
+        # … and still fills the upper lip, from the nose to the lip, out to the corners.
+        weights = beard_weights(head, mesh, style)
+        points = [marks[0] + share * (marks[2] - marks[0]) for share in (0.3, 0.5)]  # philtrum
+        points += [marks[c] + 0.35 * (marks[w] - marks[c]) for c, w in ((61, 64), (291, 294))]
+        for point in points:  # … and from each corner of the mouth up toward the wing
+            assert weights[_skin_in_front_of(mesh, point)] > 0.5, (style, point)
+
+
+def _skin_in_front_of(mesh, point: np.ndarray) -> int:
+    """The frontmost vertex within 3 mm across and 2 mm in height of ``point`` (the
+    prior looks toward −y): the skin there, not the mouth behind it."""
+    near = (np.abs(mesh.vertices[:, 0] - point[0]) < 0.003) & (
+        np.abs(mesh.vertices[:, 2] - point[2]) < 0.002
+    )
+    candidates = np.nonzero(near)[0]
+    return int(candidates[np.argmin(mesh.vertices[candidates, 1])])
+
+
 def test_beards_stay_off_the_lips_and_out_of_the_mouth(head):
     mesh, marks = _mesh("man"), _landmarks("man")
     embedding = LandmarkEmbedding.load(head.topology)

@@ -51,6 +51,9 @@ _LIDS = {  # upper and lower lid edges, outer corner to inner corner
     ),
 }
 _MOUSTACHE_CARD = 0.009  # metres: a moustache's cards (before the length scale)
+# How far a moustache's top edge rises toward its ends, in IOD: alone (or a goatee's) and
+# within a beard.
+MOUSTACHE_RISE, BEARD_MOUSTACHE_RISE = 0.05, 0.3
 # A groomed (arched) brow: its peak, as a share of the way from the outer end (0) to the
 # inner (1), and how far the peak is raised, in brow heights (the painted brow under the
 # cards tapers, texture/surface_maps.py's "brows_arched").
@@ -69,7 +72,9 @@ _SHELLS = {
 }
 
 
-def beard_weights(head: HeadModel, mesh: HeadMesh, style: str) -> np.ndarray:
+def beard_weights(
+    head: HeadModel, mesh: HeadMesh, style: str, moustache_rise: float | None = None
+) -> np.ndarray:
     """(S,) in [0, 1]: where ``style`` grows on this head.
 
     A moustache lies between the upper lip and the nose (drooping a little past
@@ -77,6 +82,8 @@ def beard_weights(head: HeadModel, mesh: HeadMesh, style: str) -> np.ndarray:
     of the mouth; beards cover the jaw and cheeks below a line rising from the
     mouth to the sideburns, in front of the ears, down under the jaw (a full
     beard further down the throat). Never the lips, never inside the mouth.
+    ``moustache_rise``: how far the moustache's top rises toward its ends (IOD); None:
+    the style's own (:data:`MOUSTACHE_RISE`, or :data:`BEARD_MOUSTACHE_RISE` in a beard).
     """
     if style not in FACIAL_HAIR_STYLES:
         raise ValueError(f"unknown facial hair style {style!r}; one of {FACIAL_HAIR_STYLES}")
@@ -103,7 +110,13 @@ def beard_weights(head: HeadModel, mesh: HeadMesh, style: str) -> np.ndarray:
     half = corner_x + 0.1 * iod
     across = 1.0 - _smoothstep(half - 0.12 * iod, half, ax)
     droop = 0.06 * iod * _smoothstep(corner_x - 0.2 * iod, half, ax)  # the ends come down
-    top = nose_z - 0.04 * iod + 0.3 * iod * _smoothstep(0.2 * iod, half, ax)
+    # Its top follows the nose's base out to the nostril wings' (rising 0.3 IOD toward
+    # the corners, a thick moustache's sides climbed 12–19 mm past the wings: a box). In
+    # a beard it joins the cheeks, rising toward them.
+    rise = moustache_rise
+    if rise is None:
+        rise = MOUSTACHE_RISE if style in ("moustache", "goatee") else BEARD_MOUSTACHE_RISE
+    top = nose_z - 0.04 * iod + rise * iod * _smoothstep(0.2 * iod, half, ax)
     above_lip = _smoothstep(upper - droop - 0.01 * iod, upper - droop + 0.05 * iod, z)
     below_nose = 1.0 - _smoothstep(top - 0.08 * iod, top, z)
     ahead = _smoothstep(
@@ -178,7 +191,8 @@ def build_facial_hair(
         lengths = card_length * rng.uniform(0.6, 1.1, count)
         if style != "moustache":  # over the upper lip a beard is a moustache: longer
             # cards there would hang over the mouth and hide it
-            lip = beard_weights(head, mesh, "moustache")[cKDTree(mesh.vertices).query(roots)[1]]
+            lip = beard_weights(head, mesh, "moustache", BEARD_MOUSTACHE_RISE)  # the beard's
+            lip = lip[cKDTree(mesh.vertices).query(roots)[1]]
             lengths = np.where(lip > 0.3, np.minimum(lengths, _MOUSTACHE_CARD * scale), lengths)
         offsets = rng.uniform(0.001, 0.004, count) * scale
         points = np.empty((count, knots, 3))
