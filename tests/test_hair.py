@@ -24,7 +24,16 @@ from headsculpt.prior.facial_hair import (
     build_facial_hair,
     build_lashes,
 )
-from headsculpt.prior.hair import HAIR_STYLES, HairSpec, build_hair, head_frame, scalp_weights
+from headsculpt.prior.hair import (
+    HAIR_STYLES,
+    SIDE_PART_OFFSET,
+    HairSpec,
+    build_hair,
+    head_frame,
+    neutral_frame,
+    parting_strip,
+    scalp_weights,
+)
 from headsculpt.prior.head_model import load_head_model
 from headsculpt.prior.landmarks import LandmarkEmbedding
 from headsculpt.texture import strands
@@ -205,6 +214,68 @@ def test_a_mohawk_is_a_strip_along_the_midline_that_stands_up(head, name):
     assert np.ptp(mohawk[:, 1]) > 2.0 * frame.iod  # front to back, not a tuft
     above = (mohawk[:, 2].max() - frame.top_z) / frame.iod
     assert above > 0.5 and (short[:, 2].max() - frame.top_z) / frame.iod < 0.35, above
+
+
+@pytest.mark.parametrize("name", ["man", "woman", "wide"])
+def test_a_side_part_leaves_its_parting_bare(head, name):
+    """Looking straight down on the parting's line, the scalp is seen between the hair
+    on most of it; a quarter IOD to either side the hair covers it. (Before the line
+    was kept bare, shells and cards covered it as everywhere else.)"""
+    mesh = _mesh(name)
+    frame = head_frame(head, mesh)
+    hair = _hair(name, "side_part")
+    start, end = frame.centre[1] - 1.0 * frame.iod, frame.centre[1]  # along the line
+
+    def covered(x: float) -> float:
+        xy = np.stack([np.full(24, x), np.linspace(start, end, 24)], 1)
+        hair_top = _height_seen_from_above(hair.vertices, hair.triangles, xy)
+        skin_top = _height_seen_from_above(mesh.vertices, head.topology.triangles, xy)
+        return float(np.mean(hair_top > skin_top + 0.0005))
+
+    line = SIDE_PART_OFFSET * frame.iod
+    on_line = covered(line)
+    beside = min(covered(line - 0.25 * frame.iod), covered(line + 0.25 * frame.iod))
+    assert on_line < 0.6 and beside > 0.9, (on_line, beside)
+
+
+def _height_seen_from_above(vertices, triangles, xy: np.ndarray) -> np.ndarray:
+    """At each (x, y), the height of a mesh's highest surface there (−inf: none)."""
+    corners = np.asarray(vertices, np.float64)[np.asarray(triangles)]  # (F, 3, 3)
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
+    heights = np.full(len(xy), -np.inf)
+    for k, point in enumerate(xy):
+        v0, v1, v2 = (b - a)[:, :2], (c - a)[:, :2], point - a[:, :2]
+        det = v0[:, 0] * v1[:, 1] - v0[:, 1] * v1[:, 0]
+        ok = np.abs(det) > 1e-14
+        s = np.where(ok, (v2[:, 0] * v1[:, 1] - v2[:, 1] * v1[:, 0]) / np.where(ok, det, 1), -1)
+        t = np.where(ok, (v0[:, 0] * v2[:, 1] - v0[:, 1] * v2[:, 0]) / np.where(ok, det, 1), -1)
+        inside = ok & (s >= 0) & (t >= 0) & (s + t <= 1)
+        if inside.any():
+            z = a[inside, 2] + s[inside] * (b - a)[inside, 2] + t[inside] * (c - a)[inside, 2]
+            heights[k] = z.max()
+    return heights
+
+
+def test_a_side_parts_line_is_painted_skin_under_the_hair(pipeline):
+    """The painted scalp, tinted with the hair colour elsewhere, is left skin along the
+    parting: pale on the line, dark a quarter IOD to either side of it."""
+    result = pipeline("a pale man with a jet black side part", seed=2)
+    assert result.code.attributes["hair.style"] == "side_part"
+    maps, _ = pipeline.texture_space(result.config.texture_size)
+    texels = result.mesh.base_color[..., :3].reshape(-1, 3)[maps.pixels.numpy()]
+    lightness = texels.astype(float).mean(1)
+    _, frame = neutral_frame(pipeline.head)  # the layout the maps are drawn in
+    position = maps.position.double().numpy()
+    shift = np.array([0.25 * frame.iod, 0.0, 0.0])
+    line = lightness[parting_strip(position, frame) > 0.9]
+    beside = lightness[
+        (parting_strip(position - shift, frame) > 0.9)
+        | (parting_strip(position + shift, frame) > 0.9)
+    ]
+    assert len(line) > 50 and np.median(line) > np.median(beside) + 40, (
+        np.median(line),
+        np.median(beside),
+    )
 
 
 @pytest.mark.parametrize("name", list(HEAD_CODES))

@@ -119,7 +119,8 @@ def _skin_of(attributes: dict, seed: int = 0, excluded: dict | None = None) -> S
 @pytest.mark.parametrize(
     ("style", "cover", "region"),
     [("bald", 0.0, "scalp"), ("buzz", 0.55, "scalp"), ("long_straight", 0.9, "scalp"),
-     ("receding", 0.9, "scalp_receding"), (None, 0.0, "scalp")],
+     ("receding", 0.9, "scalp_receding"), ("side_part", 0.9, "scalp_side_part"),
+     (None, 0.0, "scalp")],
 )  # fmt: skip
 def test_the_scalp_under_a_style_takes_the_hair_colour(style, cover, region):
     skin = _skin_of({} if style is None else {"hair.style": style})

@@ -54,6 +54,10 @@ _LENGTH_RANGE: dict[str, tuple[float, float]] = {
     "receding": (0.03, 0.07), "slicked_back": (0.07, 0.13), "mohawk": (0.05, 0.11),
 }  # fmt: skip
 MOHAWK_HALF_WIDTH = 0.3  # IODs either side of the midline: a mohawk's strip (the sides shaved)
+# A side parting: how far from the midline it runs (IODs, on the subject's left) and the
+# half-width of the bare line along it, where neither shells nor roots are placed and the
+# painted scalp is left skin.
+SIDE_PART_OFFSET, PARTING_HALF_WIDTH = 0.55, 0.07
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,36 @@ def scalp_weights(head: HeadModel, mesh: HeadMesh, recession: float = 0.0) -> np
     return (weight * outer).astype(np.float64)
 
 
+def parting_strip(points: np.ndarray, frame: HeadFrame) -> np.ndarray:
+    """(N,) in [0, 1]: how much each point lies on a side parting's bare line — along
+    x = SIDE_PART_OFFSET from the front hairline back to the crown, on top of the head
+    (the line the side-part style's strands are combed away from). The points are placed
+    on the neutral head, whose ``frame`` is given (:func:`neutral_frame`): points on
+    another head are carried there by their triangle and barycentrics, as the painted
+    maps' texels are, so the line left bare of strands and the line painted skin agree."""
+    points = np.asarray(points, dtype=np.float64)
+    iod, half = frame.iod, PARTING_HALF_WIDTH * frame.iod
+    across = np.abs(points[:, 0] - SIDE_PART_OFFSET * iod)  # as _Builder._pole_point has it
+    start, end = _parting_span(frame)
+    y, z = points[:, 1], points[:, 2]
+    along = _smoothstep(start - 0.3 * iod, start, y) * _smoothstep(end, end - 0.4 * iod, y)
+    on_top = _smoothstep(frame.eye_z + 0.9 * iod, frame.eye_z + 1.2 * iod, z)
+    return _smoothstep(half, 0.5 * half, across) * along * on_top
+
+
+def neutral_frame(head: HeadModel) -> tuple[HeadMesh, HeadFrame]:
+    """The neutral head and its frame (the layout the painted maps are drawn in)."""
+    cache = _topology_cache(head)
+    if cache.neutral_frame is None:
+        cache.neutral_frame = head_frame(head, cache.neutral)
+    return cache.neutral, cache.neutral_frame
+
+
+def _parting_span(frame: HeadFrame) -> tuple[float, float]:
+    """Where a side parting runs, front to back (y in the prior frame)."""
+    return frame.front_y - 0.5 * frame.iod, frame.centre[1] + 0.2 * (frame.back_y - frame.centre[1])
+
+
 def build_hair(head: HeadModel, mesh: HeadMesh, spec: HairSpec) -> HairGeometry | None:
     """Hair for ``spec`` on ``mesh`` (None when bald); deterministic for ``spec.seed``."""
     if spec.style not in HAIR_STYLES:
@@ -287,6 +321,10 @@ class _Builder:
         keep = (w[cache.head_triangles].max(1) > 0.05) & ~cache.ear_zone[cache.head_triangles].any(
             1
         )
+        if pole == "part":  # the parting's line stays bare
+            neutral, frame = neutral_frame(self.head)
+            centroids = neutral.vertices[cache.head_triangles].astype(np.float64).mean(1)
+            keep &= parting_strip(centroids, frame) < 0.2
         triangles = cache.head_triangles[keep]
         used, local = np.unique(triangles, return_inverse=True)
         local = local.reshape(-1, 3)
@@ -347,8 +385,8 @@ class _Builder:
         if pole == "back":  # far ahead at the hairline's height: up off the brow, then back
             point = np.array([0.0, f.front_y - 10.0 * f.iod, f.eye_z + 1.2 * f.iod])
             return np.broadcast_to(point, p.shape)
-        side = 0.55 * f.iod if pole == "part" else 0.0  # "part": on the subject's left
-        start, end = f.front_y - 0.5 * f.iod, f.centre[1] + 0.2 * (f.back_y - f.centre[1])
+        side = SIDE_PART_OFFSET * f.iod if pole == "part" else 0.0  # on the subject's left
+        start, end = _parting_span(f)
         y = np.clip(p[:, 1], start, end)
         return np.stack([np.full(len(p), side), y, np.full(len(p), f.top_z)], 1)
 
@@ -372,10 +410,27 @@ class _Builder:
         density *= _smoothstep(0.15 * iod, 0.5 * iod, self._ear_distance)
         chosen = self.rng.choice(len(tri), size=count, p=density / density.sum())
         bary = self.rng.dirichlet(np.ones(3), size=count)
+        if self.spec.style == "side_part":  # none on the parting: moved just off it
+            chosen, bary = self._off_the_parting(tri, chosen, bary)
         points = np.einsum("ij,ijk->ik", bary, corners[chosen])
         normals = cache.smooth(self.mesh)[tri[chosen]]
         normals = _unit(np.einsum("ij,ijk->ik", bary, normals))
         return points, normals
+
+    def _off_the_parting(
+        self, triangles: np.ndarray, chosen: np.ndarray, bary: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Roots that fall on the parting's line (read on the neutral head) are drawn
+        again on the triangles of the roots that did not, keeping the count."""
+        neutral, frame = neutral_frame(self.head)
+        corners = neutral.vertices[triangles].astype(np.float64)
+        for _ in range(8):
+            on_line = parting_strip(np.einsum("ij,ijk->ik", bary, corners[chosen]), frame) > 0.1
+            if not on_line.any():
+                break
+            chosen[on_line] = self.rng.choice(chosen[~on_line], size=int(on_line.sum()))
+            bary[on_line] = self.rng.dirichlet(np.ones(3), size=int(on_line.sum()))
+        return chosen, bary
 
     def flowing_cards(
         self,
@@ -763,6 +818,8 @@ class _TopologyCache:
     ears: np.ndarray  # (S,) bool: the ears (what the ear local changes move most)
     ear_zone: np.ndarray  # (S,) bool: the ears with their base (no hair grows there)
     neighbours: object  # sparse (S, S) row-normalised adjacency for smoothing
+    neutral: HeadMesh  # the neutral head: the layout painted maps are drawn in
+    neutral_frame: HeadFrame | None = None  # its frame, read when first asked for
 
     def smooth(self, mesh: HeadMesh) -> np.ndarray:
         """Vertex normals smoothed over the neighbours (cards and shells lean on them)."""
@@ -836,6 +893,7 @@ def _build_topology_cache(head: HeadModel) -> _TopologyCache:
         ears=ears,
         ear_zone=moved > 0.45 * moved.max(),
         neighbours=neighbours,
+        neutral=neutral,
     )
 
 

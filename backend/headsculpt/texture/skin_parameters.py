@@ -49,6 +49,7 @@ _STYLE_PAINT = {"none": 0.0, "stubble": 0.35, "moustache": 0.8, "goatee": 0.8,
 _STYLE_REGION = {"moustache": "moustache", "goatee": "goatee"}
 # How much of the hair colour the scalp under a style takes (its shells leave gaps).
 _SCALP_COVER = {"bald": 0.0, "buzz": 0.55, "mohawk": 0.3}  # every other: 0.9; mohawk: shaved sides
+_SCALP_REGION = {"receding": "scalp_receding", "side_part": "scalp_side_part"}  # else "scalp"
 # Past these ages an unstated colour turns grey (the beard first).
 GREYING_AGES = {"eyebrows.color": 65.0, "hair.color": 65.0, "facial_hair.color": 60.0}
 # How strongly each ancestry weight shifts the skin tone when the text names no tone.
@@ -70,7 +71,7 @@ class SkinParameters:
     beard: float = 0.0  # 0 clean shaven, ~0.35 stubble, 1 full beard
     beard_region: str = "beard"  # the surface region painted: beard, moustache or goatee
     scalp_cover: float = 0.0  # how much the scalp under the hair takes the hair colour
-    scalp_region: str = "scalp"  # scalp or scalp_receding
+    scalp_region: str = "scalp"  # scalp, scalp_receding or scalp_side_part
     freckles: float = 0.0  # 0 none … 1 many
     age_years: float = 30.0
     wrinkles: float = 0.0  # 0 smooth … 1 deeply lined (added to what age brings)
@@ -106,7 +107,7 @@ class SkinParameters:
             beard=beard_amount,
             beard_region=_STYLE_REGION.get(style, "beard"),
             scalp_cover=_SCALP_COVER.get(a.get("hair.style", "bald"), 0.9),
-            scalp_region="scalp_receding" if a.get("hair.style") == "receding" else "scalp",
+            scalp_region=_SCALP_REGION.get(a.get("hair.style", "bald"), "scalp"),
             freckles=max(code.scalar("skin.freckles") or 0.0, 0.0),
             age_years=age,
             wrinkles=max(code.scalar("skin.wrinkles") or 0.0, 0.0),

@@ -223,12 +223,20 @@ def _regions(head, neutral, texel_values, source_uv, position, normal, landmarks
         regions["moustache"],
         regions["beard"] * (1.0 - smoothstep(0.28 * iod, 0.4 * iod, position[:, 0].abs())),
     )
-    # The scalp, where hair grows (prior/hair.py's hairline), and a receding one: the
-    # painter tints it with the hair colour so skin does not show between the strands.
-    from headsculpt.prior.hair import RECEDING_RECESSION, scalp_weights
+    # The scalp, where hair grows (prior/hair.py's hairline), a receding one, and one with
+    # a side parting's line left bare: the painter tints it with the hair colour so skin
+    # does not show between the strands.
+    from headsculpt.prior.hair import (
+        RECEDING_RECESSION,
+        neutral_frame,
+        parting_strip,
+        scalp_weights,
+    )
 
     regions["scalp"] = texel_values(scalp_weights(head, neutral))
     regions["scalp_receding"] = texel_values(scalp_weights(head, neutral, RECEDING_RECESSION))
+    parting = parting_strip(position.double().numpy(), neutral_frame(head)[1])
+    regions["scalp_side_part"] = regions["scalp"] * (1.0 - torch.from_numpy(parting))
     regions["forehead"] = (
         front
         * skin
