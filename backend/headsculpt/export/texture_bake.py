@@ -67,9 +67,7 @@ def bake_texture(
     triangles = torch.from_numpy(mesh.triangles)
     raster = rasterize(uv_to_clip(uv), triangles, size, size)
     points = interpolate(torch.from_numpy(mesh.vertices).float(), raster, triangles)
-    with torch.no_grad():
-        values = torch.cat([colour(chunk).float() for chunk in points.split(_FIELD_CHUNK)])
-    image = raster.to_image(values.clamp(0.0, 1.0)).permute(2, 0, 1)[None]
+    image = raster.to_image(_field_values(colour, points)).permute(2, 0, 1)[None]
     covered = raster.coverage.float()[None, None]
     image, covered = pad_charts(image, covered, padding)
     return (image[0].permute(1, 2, 0).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
@@ -78,10 +76,17 @@ def bake_texture(
 def colours_at(points: np.ndarray, colour: Callable[[torch.Tensor], torch.Tensor]) -> np.ndarray:
     """(N, 3) uint8: ``colour`` (a field, as :func:`bake_texture` takes) at ``points``,
     quantised as the baked texture is."""
-    points = torch.from_numpy(np.asarray(points, dtype=np.float32))
+    values = _field_values(colour, torch.from_numpy(np.asarray(points, dtype=np.float32)))
+    return (values.numpy() * 255.0 + 0.5).astype(np.uint8)
+
+
+def _field_values(
+    colour: Callable[[torch.Tensor], torch.Tensor], points: torch.Tensor
+) -> torch.Tensor:
+    """(N, 3) in [0, 1]: the field at ``points``, asked a chunk at a time, no gradients."""
     with torch.no_grad():
         values = torch.cat([colour(chunk).float() for chunk in points.split(_FIELD_CHUNK)])
-    return (values.clamp(0.0, 1.0).numpy() * 255.0 + 0.5).astype(np.uint8)
+    return values.clamp(0.0, 1.0)
 
 
 def pad_charts(
