@@ -37,8 +37,8 @@ def one(preset_name: str, guidance: str, steps: int) -> dict:
     from headsculpt.pipelines.sculpt_presets import SCULPT_PRESETS
 
     full = SCULPT_PRESETS[preset_name]
-    preset = replace(full, coarse_steps=steps, fine_steps=steps, checkpoint_every=10**6,
-                     preview_every=10**6)  # fmt: skip
+    preset = replace(full, coarse_steps=steps, fine_steps=steps, checkpoint_seconds=1e9,
+                     preview_every=10**6).for_guidance(guidance)  # fmt: skip
     pipeline = SculptPipeline.from_defaults()
     prompt = "a weathered fisherman in his seventies with a bulbous nose"
     with tempfile.TemporaryDirectory() as folder:
@@ -53,7 +53,7 @@ def one(preset_name: str, guidance: str, steps: int) -> dict:
             models = {"base_model": str(base), "landmark_controlnet": str(folder / "landmarks")}
             request = SculptRequest(prompt=prompt, models=models)
         prior = pipeline.prior(prompt, 0)
-        teacher = pipeline.teacher(request, preset, prior)
+        teacher = pipeline.teacher(request, preset, prior, device="cpu")
         inside = {"seconds": 0.0}
         guide = teacher.guidance
 
@@ -76,7 +76,7 @@ def one(preset_name: str, guidance: str, steps: int) -> dict:
             inside["seconds"] = 0.0
             started = time.perf_counter()
             if stage == "coarse":
-                field, _, _ = pipeline.coarse(prior, teacher, preset, generator, scratch,
+                field, _ = pipeline.coarse(prior, teacher, preset, generator, scratch,
                                            lambda *a: None)  # fmt: skip
             else:
                 pipeline.fine(field, prior, teacher, preset, generator, scratch, lambda *a: None)

@@ -22,6 +22,7 @@ DEFAULT_PRESET = "standard"
 TEXTURE_SIZES = (1024, 2048)
 MAX_VARIANTS = 16
 EDIT_SCALE_RANGE = (0.0, 10.0)
+EDIT_SCALE_DEFAULT = 1.0
 SEED_MAX = 2**31 - 1  # Blender's int properties are 32-bit signed; the backend takes < 2**32
 
 

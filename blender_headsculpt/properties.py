@@ -6,6 +6,7 @@ import bpy
 
 from .choices import (
     DEFAULT_PRESET,
+    EDIT_SCALE_DEFAULT,
     EDIT_SCALE_RANGE,
     MAX_VARIANTS,
     MODES,
@@ -71,7 +72,10 @@ class HeadSculptSettings(bpy.types.PropertyGroup):
         default="AUTO",
     )
     edit_scale: bpy.props.FloatProperty(
-        name="Edit scale", default=1.0, min=EDIT_SCALE_RANGE[0], max=EDIT_SCALE_RANGE[1]
+        name="Edit scale",
+        default=EDIT_SCALE_DEFAULT,
+        min=EDIT_SCALE_RANGE[0],
+        max=EDIT_SCALE_RANGE[1],
     )
 
     # What the panel shows about the current (or last) job.

@@ -16,8 +16,9 @@ from PIL import Image
 
 from headsculpt.pipelines.parametric import ParametricPipeline
 from headsculpt.prior.landmarks import load_landmark_embedding
+from headsculpt.render.camera import FACE_FORWARD
 from headsculpt.render.camera_sampler import CameraSampler
-from headsculpt.render.landmark_condition import landmark_condition_image
+from headsculpt.render.landmark_condition import LandmarkPainter, drawing_scope, off_front
 from headsculpt.render.preview import render_view
 
 AZIMUTHS = (0.0, 35.0, 75.0, 180.0)
@@ -33,18 +34,18 @@ def main() -> None:
     args = parser.parse_args()
     result = ParametricPipeline.from_defaults()(args.text)
     mesh = result.mesh
-    vertices = torch.from_numpy(mesh.vertices).double()
-    triangles = torch.from_numpy(mesh.triangles).long()
-    landmarks = load_landmark_embedding().positions(vertices)
-    connections = load_landmark_embedding().connections
+    vertices = torch.from_numpy(mesh.vertices).float()
+    landmarks = load_landmark_embedding().positions(vertices).float()
+    painter = LandmarkPainter(load_landmark_embedding().connections, SIZE)
     sampler = CameraSampler.around(mesh.vertices)
     columns = []
     for azimuth in AZIMUTHS:
         view = sampler.view(azimuth, 10.0, 30.0, 1.0)
         render = render_view(mesh, view.camera, SIZE)
-        condition = landmark_condition_image(
-            view.camera, landmarks, vertices, triangles, connections, SIZE, view.label == "back"
-        )
+        facing = off_front(view.camera, landmarks.mean(0).tolist(), FACE_FORWARD)
+        scope = drawing_scope(facing, view.label == "back")
+        drawing = painter([view.camera], landmarks, [scope])[0].permute(1, 2, 0).numpy()
+        condition = (drawing * 255.0 + 0.5).astype(np.uint8)
         overlay = np.where(condition.sum(2, keepdims=True) > 0, condition, render)
         columns.append(np.concatenate([overlay, condition], axis=0))
     sheet = Image.fromarray(np.concatenate(columns, axis=1))

@@ -27,7 +27,17 @@ from headsculpt.guidance.models import (
     MissingWeightsError,
     ModelSources,
 )
-from headsculpt.guidance.random_models import random_controlnet, random_stable_diffusion
+from headsculpt.guidance.prompts import (
+    BACK_VIEW_NEGATIVE,
+    ViewPrompts,
+    token_ids,
+    view_prompt,
+)
+from headsculpt.guidance.random_models import (
+    character_tokenizer,
+    random_controlnet,
+    random_stable_diffusion,
+)
 from headsculpt.guidance.reference import ReferenceGuidance
 from headsculpt.guidance.score_distillation import (
     DistillationConfig,
@@ -145,7 +155,8 @@ def test_cfg_matches_direct_unet_and_controlnet_calls(models):
     with torch.no_grad():
         predicted = guidance.predict_noise(noisy, steps, batch)
         prompts = guidance.encode_prompts(guidance.prompts(batch.labels))
-        empty = guidance.encode_prompts(["", ""])
+        # No back-view token in these models: the back view pushes away from a face.
+        empty = guidance.encode_prompts(["", BACK_VIEW_NEGATIVE])
         condition = torch.nn.functional.interpolate(batch.landmark_images, (64, 64))
         expected = []
         for row, label in enumerate(batch.labels):
@@ -184,6 +195,43 @@ def test_back_views_get_no_controlnet_and_carry_the_token(models):
     token_models = dataclasses.replace(models, back_view_token=BACK_VIEW_TOKEN)
     prompts = StableDiffusionGuidance(token_models, "a man").prompts(["back", "side"])
     assert prompts == [f"a man, {BACK_VIEW_TOKEN} back view of head", "a man, side view of head"]
+
+
+def test_back_views_push_away_from_a_face_unless_a_token_says_what_is_there(models):
+    guidance = StableDiffusionGuidance(models, "a man", SDSConfig(negative_prompt="blurry"))
+    labels = ["front", "side", "back"]
+    assert guidance.negative_prompts(labels) == [
+        "blurry",
+        "blurry",
+        f"blurry, {BACK_VIEW_NEGATIVE}",
+    ]
+    assert guidance.describe()["back_view"] == "negative prompt"
+    token_models = dataclasses.replace(models, back_view_token=BACK_VIEW_TOKEN)
+    with_token = StableDiffusionGuidance(token_models, "a man", SDSConfig(negative_prompt="blurry"))
+    assert with_token.negative_prompts(labels) == ["blurry"] * 3
+    off = StableDiffusionGuidance(models, "a man", SDSConfig(back_view_negative=False))
+    assert off.negative_prompts(labels) == [""] * 3
+
+
+def test_a_long_description_keeps_its_view_phrase_and_token_in_what_clip_sees():
+    """CLIP reads 77 tokens; appended after a long description, the view phrase and the
+    back-view token were cut off. The description is shortened instead, and says so."""
+    tokenizer = character_tokenizer()  # one token per character: 75 fit
+    tokenizer.add_tokens([BACK_VIEW_TOKEN])
+    text = " ".join(f"w{k}" for k in range(120))  # 120 words
+    room = tokenizer.model_max_length - 2
+    assert len(tokenizer.tokenize(view_prompt(text, "back", BACK_VIEW_TOKEN))) > room  # cut before
+    fitted = ViewPrompts.fit(tokenizer, text, BACK_VIEW_TOKEN)
+    for label in ("front", "side", "back", "overhead"):
+        prompt = fitted(label)
+        assert prompt.endswith(f"{label} view of head") and len(tokenizer.tokenize(prompt)) <= room
+        ids = token_ids(tokenizer, [prompt])[0].tolist()
+        if label == "back":  # the token itself is among the ids the encoder sees
+            assert tokenizer.convert_tokens_to_ids(BACK_VIEW_TOKEN) in ids
+    assert fitted.description.startswith("w0 w1") and fitted.dropped.endswith("w118 w119")
+    assert f"{fitted.description} {fitted.dropped}" == text
+    short = ViewPrompts.fit(tokenizer, "a man", BACK_VIEW_TOKEN)
+    assert short.description == "a man" and short.dropped == ""
 
 
 def test_gradients_reach_the_renders_and_nothing_else(models):

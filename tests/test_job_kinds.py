@@ -76,6 +76,7 @@ def test_the_addon_copy_matches_the_registry():
     assert addon.TEXTURE_SIZES == limits.TEXTURE_SIZES
     assert addon.MAX_VARIANTS == limits.MAX_VARIANTS
     assert addon.EDIT_SCALE_RANGE == limits.EDIT_SCALE_RANGE
+    assert addon.EDIT_SCALE_DEFAULT == limits.EDIT_SCALE_DEFAULT
     assert limits.SEED_RANGE[1] > addon.SEED_MAX
 
 

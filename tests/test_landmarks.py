@@ -16,13 +16,14 @@ from headsculpt.prior.landmarks import (
     LandmarkEmbedding,
     load_landmark_embedding,
 )
-from headsculpt.render.camera import to_pixels
+from headsculpt.render.camera import FACE_FORWARD, Camera, to_pixels
 from headsculpt.render.camera_sampler import CameraSampler
 from headsculpt.render.landmark_condition import (
     GROUP_COLOURS,
     PUPILS,
-    draw_landmarks,
-    landmark_condition_image,
+    LandmarkPainter,
+    drawing_scope,
+    off_front,
 )
 
 NOSE_TIP, CHIN = 1, 152  # MediaPipe FaceMesh indices
@@ -109,12 +110,14 @@ def _view(mesh, azimuth: float, elevation: float = 5.0):
 
 
 def _condition(mesh, embedding, view):
-    vertices = torch.from_numpy(mesh.vertices).double()
-    triangles = torch.from_numpy(mesh.triangles).long()
-    points = embedding.positions(vertices)
-    image = landmark_condition_image(
-        view.camera, points, vertices, triangles, embedding.connections, SIZE, view.label == "back"
-    )
+    """The drawing the sculpt shows the ControlNet for ``view`` of ``mesh`` (uint8 HWC), and
+    the landmarks' pixels."""
+    vertices = torch.from_numpy(mesh.vertices).float()
+    points = embedding.positions(vertices).float()
+    facing = off_front(view.camera, points.mean(0).tolist(), FACE_FORWARD)
+    scope = drawing_scope(facing, view.label == "back")
+    drawing = LandmarkPainter(embedding.connections, SIZE)([view.camera], points, [scope])[0]
+    image = (drawing.permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
     pixels, _ = to_pixels(view.camera, points, SIZE, SIZE)
     return image, np.floor(pixels.numpy()).astype(int)
 
@@ -147,48 +150,73 @@ def test_front_condition_follows_the_convention(fisherman, embedding):
     assert 0.005 < (image.sum(2) > 0).mean() < 0.1
 
 
-def test_three_quarter_condition_lines_up_with_the_head(fisherman, embedding):
-    from headsculpt.render.preview import render_view
-
-    view = _view(fisherman.mesh, 35.0)
+def test_three_quarter_condition_carries_both_eyes_and_the_whole_oval(fisherman, embedding):
+    """MediaPipe drew every in-frame connection of the photos the ControlNet learnt from,
+    hidden or not: at 60° the far eye (behind the nose) and the far half of the oval too."""
+    view = _view(fisherman.mesh, 60.0)
     image, pixels = _condition(fisherman.mesh, embedding, view)
-    render = render_view(fisherman.mesh, view.camera, SIZE)
-    background = render[2, 2]
-    drawn = image.sum(2) > 0
-    on_head = np.any(render != background, axis=2)
-    assert on_head[drawn].mean() > 0.97  # the drawing lies on the rendered head
-    assert set(PUPILS.values()) <= _colours(image)  # both eyes still seen at 35°
+    assert set(PUPILS.values()) | set(GROUP_COLOURS.values()) <= _colours(image)
+    for index, colour in PUPILS.items():  # the far pupil too, where it projects
+        x, y = pixels[index]
+        assert tuple(image[y, x]) == colour
+    oval = np.unique(embedding.connections["face_oval"])
+    x, y = pixels[oval].T
+    assert (image[y, x].sum(1) > 0).all()  # every oval landmark lies on a drawn line
 
 
-def test_profile_hides_the_far_side(fisherman, embedding):
-    # Azimuth 90° looks at the head's left side: its right eye is behind the nose.
-    image, _ = _condition(fisherman.mesh, embedding, _view(fisherman.mesh, 90.0))
-    colours = _colours(image)
-    assert PUPILS[LEFT_PUPIL] in colours and GROUP_COLOURS["left_eye"] in colours
-    assert PUPILS[RIGHT_PUPIL] not in colours and GROUP_COLOURS["right_eye"] not in colours
-
-
-def test_back_view_is_blank_and_the_head_hides_the_face_anyway(fisherman, embedding):
-    view = _view(fisherman.mesh, 180.0)
-    assert view.label == "back"
-    image, _ = _condition(fisherman.mesh, embedding, view)
+def test_beyond_ninety_degrees_only_the_oval_and_behind_nothing(fisherman, embedding):
+    side_back = _view(fisherman.mesh, 125.0)
+    assert side_back.label == "side"
+    image, _ = _condition(fisherman.mesh, embedding, side_back)
+    assert _colours(image) == {(0, 0, 0), GROUP_COLOURS["face_oval"]}
+    back = _view(fisherman.mesh, 180.0)
+    assert back.label == "back"
+    image, _ = _condition(fisherman.mesh, embedding, back)
     assert image.shape == (SIZE, SIZE, 3) and not image.any()
-    vertices = torch.from_numpy(fisherman.mesh.vertices).double()
-    drawn = landmark_condition_image(
-        view.camera,
-        embedding.positions(vertices),
-        vertices,
-        torch.from_numpy(fisherman.mesh.triangles).long(),
-        embedding.connections,
-        SIZE,
-        back_view=False,
-    )
-    assert (drawn.sum(2) > 0).mean() < 0.001
+
+
+def _hand_built(size: int = 64):
+    """478 landmarks at the origin but for a face of hand-placed ones in the plane y = 0
+    (facing −Y), seen by a camera 2 units in front with a 90° field of view: a point (x, 0,
+    z) lands on pixel ((x / 2 + 1) / 2 · size, (1 − z / 2) / 2 · size)."""
+    points = torch.zeros(LANDMARK_COUNT, 3)
+    placed = {
+        10: (-0.5, 0.0), 11: (0.5, 0.0),  # the oval's one line: row 32, columns 24 … 40
+        20: (-0.5, 0.5), 21: (-0.1, 0.5),  # the right eye: row 24, columns 24 … 30.4
+        30: (0.1, 0.5), 31: (0.5, 0.5),  # the left eye: row 24, columns 33.6 … 40
+        RIGHT_PUPIL: (-0.3, 0.5), LEFT_PUPIL: (0.3, 0.5),  # row 24, columns 27.2 and 36.8
+    }  # fmt: skip
+    for index, (x, z) in placed.items():
+        points[index] = torch.tensor([x, 0.0, z])
+    nothing = np.zeros((0, 2), np.int64)
+    connections = {group: nothing for group in GROUP_COLOURS}
+    connections.update(face_oval=np.array([[10, 11]]), right_eye=np.array([[20, 21]]),
+                       left_eye=np.array([[30, 31]]))  # fmt: skip
+    camera = Camera(eye=(0.0, -2.0, 0.0), target=(0.0, 0.0, 0.0), fov_y_degrees=90.0)
+    return LandmarkPainter(connections, size), camera, points
+
+
+def test_lines_and_pupils_land_where_worked_out_by_hand():
+    painter, camera, points = _hand_built()
+    image = (painter([camera], points, ["face"])[0].permute(1, 2, 0) * 255 + 0.5).byte().numpy()
+    oval, right_eye, left_eye = (GROUP_COLOURS[g] for g in ("face_oval", "right_eye", "left_eye"))
+    # A line two pixels thick: each sample paints the 2 × 2 pixels around it, so the line
+    # from (24, 32) to (40, 32) covers rows 31 and 32, columns 23 to 40.
+    for column in range(23, 41):
+        assert tuple(image[32, column]) == oval and tuple(image[31, column]) == oval, column
+    assert not image[33:].any() and not image[:22].any() and not image[26:31].any()
+    assert not image[:, :23].any() and not image[:, 41:].any()
+    assert tuple(image[24, 23]) == right_eye and tuple(image[24, 40]) == left_eye
+    assert not image[23:25, 31:33].any()  # between the eyes: nothing
+    # Pupils: filled 4 × 4 squares from (column − 2, row − 2), on top of the eyes' lines.
+    assert (image[22:26, 25:29] == PUPILS[RIGHT_PUPIL]).all()
+    assert (image[22:26, 34:38] == PUPILS[LEFT_PUPIL]).all()
+    # The oval alone beyond 90°, nothing for a back view.
+    only_oval = painter([camera, camera], points, ["oval", "blank"])
+    drawn = (only_oval.sum(1) > 0).numpy()
+    assert drawn[0].sum() == 2 * 18 and drawn[0][31:33, 23:41].all() and not drawn[1].any()
 
 
 def test_drawing_needs_every_group():
-    connections = {"face_oval": np.array([[0, 1]])}
     with pytest.raises(ValueError, match="lips"):
-        draw_landmarks(
-            np.zeros((LANDMARK_COUNT, 2)), np.ones(LANDMARK_COUNT, bool), connections, 64
-        )
+        LandmarkPainter({"face_oval": np.array([[0, 1]])}, 64)

@@ -37,16 +37,16 @@ DESCRIPTION = "a young woman with a round face and short black hair"
 TINY = replace(
     SCULPT_PRESETS["test"],
     coarse_size=32, coarse_views=2, samples_per_ray=24, hash_levels=6, hash_log2_table=12,
-    fine_size=48, fine_views=2, tet_resolution=32, texture_size=256,
-    checkpoint_every=2, preview_every=2, guidance_image_size=64,
+    fine_size=48, fine_views=2, tet_spacing=0.04, texture_size=256,
+    checkpoint_seconds=0.0, preview_every=2, guidance_image_size=64,
     edit_coarse_steps=2, edit_steps=2,
 )  # fmt: skip
 # The proof's edit: the test preset with smaller volume renders and fewer steps (the start
 # is already a head): 200 volume steps at 32² × 32 samples, 30 fine steps at 64², tet grid 48.
 PROOF = replace(
     SCULPT_PRESETS["test"], coarse_size=32, samples_per_ray=32, edit_coarse_steps=200,
-    edit_steps=30, fine_size=64, tet_resolution=48, texture_size=256,
-    checkpoint_every=1000, preview_every=1000,
+    edit_steps=30, fine_size=64, tet_spacing=1.3 / 48, texture_size=256,
+    checkpoint_seconds=1e9, preview_every=1000,
 )  # fmt: skip
 STRETCH = (1.1, 1.1, 1.3)  # B: A wider, deeper and much taller (Chamfer A–B 0.027–0.030)
 
@@ -175,8 +175,9 @@ def test_iesd_names_the_missing_edit_controlnet(sculpt, identity_glb, tiny_model
 def test_an_interrupted_edit_goes_on_from_its_checkpoints(
     sculpt, identity_glb, edited_glb, tmp_path, monkeypatch
 ):
-    """Cut in the fine stage (checkpoints every 2 steps), started again: the volume stage is
-    not run again and the fine stage goes on from step 2 with the losses it had."""
+    """Cut in the fine stage as its 4th step starts (a stop saves the stage), started again:
+    the volume stage is not run again and the fine stage goes on from step 3 with the losses
+    it had."""
     monkeypatch.setitem(SCULPT_PRESETS, "test", replace(TINY, edit_steps=4))
     request = SculptEditRequest(parent_glb=identity_glb, description=DESCRIPTION,
                                 instruction="x", quality="test", seed=4, guidance="reference",
@@ -191,8 +192,8 @@ def test_an_interrupted_edit_goes_on_from_its_checkpoints(
         editor(request, tmp_path, cut)
     before = torch.load(tmp_path / "edit-fine.pt", weights_only=False)["losses"]
     sidecar = editor(request, tmp_path, lambda *a: None)["sidecar"]
-    assert sidecar["resumed_from"] == {"edit-coarse": TINY.edit_coarse_steps, "edit-fine": 2}
-    assert sidecar["losses"]["edit-fine"][:2] == before and len(before) == 2
+    assert sidecar["resumed_from"] == {"edit-coarse": TINY.edit_coarse_steps, "edit-fine": 3}
+    assert sidecar["losses"]["edit-fine"][:3] == before and len(before) == 3
     assert len(sidecar["losses"]["edit-fine"]) == 4
 
 

@@ -37,8 +37,8 @@ TINY = replace(
     SCULPT_PRESETS["test"],
     coarse_steps=4, coarse_size=32, coarse_views=2, samples_per_ray=24,
     hash_levels=6, hash_log2_table=12,
-    fine_steps=3, fine_size=48, fine_views=2, tet_resolution=32, texture_size=256,
-    checkpoint_every=2, preview_every=2, albedo_only_steps=2, guidance_image_size=64,
+    fine_steps=3, fine_size=48, fine_views=2, tet_spacing=0.04, texture_size=256,
+    checkpoint_seconds=0.0, preview_every=2, albedo_only_steps=2, guidance_image_size=64,
 )  # fmt: skip
 PROMPT = "an old man with a long face"
 
@@ -88,6 +88,15 @@ def test_sd_path_runs_every_stage_and_exports_a_rigged_glb(sd_result):
     assert len(sidecar["losses"]["coarse"]) == TINY.coarse_steps
     assert len(sidecar["losses"]["fine"]) == TINY.fine_steps
     assert all(np.isfinite(sidecar["losses"]["coarse"] + sidecar["losses"]["fine"]))
+    # Each weighted term's pull, at step 0 of each stage (every 100 steps): the guidance's
+    # beside the regularisers', so a first run on new weights shows which dominates.
+    norms = sidecar["gradient_norms"]
+    assert set(norms["coarse"]) >= {"step", "guidance", "sparsity"} and norms["coarse"]["step"] == [
+        0
+    ]
+    assert set(norms["fine"]) == {"step", "guidance", "laplacian", "normal_consistency"}
+    assert norms["coarse"]["guidance"][0] > 0 and norms["fine"]["normal_consistency"][0] > 0
+    assert sidecar["device"] == "cpu" and sidecar["guidance"]["back_view"] == "negative prompt"
     # Step previews: every 2 steps of each stage, the views of that step side by side.
     assert [stage for stage, _ in steps] == ["coarse", "coarse", "fine"]
     assert steps[0][1].size == (2 * 256, 256)
@@ -114,11 +123,23 @@ def _border(triangles: np.ndarray) -> np.ndarray:
     return np.unique(unique[counts == 1])
 
 
-def test_the_sculpts_lips_are_parted_so_jaw_open_opens_the_mouth(sd_result):
+@pytest.fixture(scope="module")
+def reference_result(pipeline, reference_glb, tmp_path_factory):
+    """A few steps toward a parametric head on the test preset's tet grid (TINY's cells are
+    as tall as the lips: its surface may not cross the mouth line at all)."""
+    scratch = tmp_path_factory.mktemp("reference-scratch")
+    preset = replace(TINY, tet_spacing=SCULPT_PRESETS["test"].tet_spacing)
+    result, _ = _run(pipeline, reference_glb, scratch, preset=preset)
+    glb = scratch / "head.glb"
+    glb.write_bytes(result["glb"])
+    return result, glb
+
+
+def test_the_sculpts_lips_are_parted_so_jaw_open_opens_the_mouth(reference_result):
     """A sculpt's surface has no mouth of its own: the export cuts one along the mouth line
     and closes it from behind with the mouth's inside, so at rest the head is closed and
     jawOpen moves the lower lip away from the upper."""
-    result, glb, _ = sd_result
+    result, glb = reference_result
     assert result["sidecar"]["mouth"]["cut_vertices"] > 0
     head = GlbHead(glb.read_bytes())
     (inside,) = [m for m in head.gltf.meshes if m.name == MOUTH_INSIDE_PART]
@@ -170,7 +191,7 @@ def test_sd_path_names_the_missing_weights(pipeline):
     assert caught.value.slot == "base_model"
 
 
-def _run(pipeline, reference_glb, scratch, stop_at=None):
+def _run(pipeline, reference_glb, scratch, stop_at=None, preset=TINY):
     """A reference run; ``stop_at`` = (stage, step) cancels as that step starts, as a job
     cancel does. Returns the result and the (stage, overall fraction) of each step."""
     seen = []
@@ -185,7 +206,7 @@ def _run(pipeline, reference_glb, scratch, stop_at=None):
 
     request = SculptRequest(prompt=PROMPT, seed=3, guidance="reference",
                             reference=str(reference_glb))  # fmt: skip
-    return pipeline.sculpt(request, TINY, 3, scratch, progress), seen
+    return pipeline.sculpt(request, preset, 3, scratch, progress), seen
 
 
 @pytest.mark.parametrize("stop_at", [("coarse", 3), ("fine", 2)])
@@ -196,12 +217,12 @@ def test_an_interrupted_sculpt_resumes_from_its_checkpoint_to_the_same_result(
     with pytest.raises(Cancelled):
         _run(pipeline, reference_glb, tmp_path / "cut", stop_at)
     resumed, seen = _run(pipeline, reference_glb, tmp_path / "cut")
-    # It started again from the checkpoint before the cut (every 2 steps), not from 0 …
-    stage, _ = stop_at
+    # It started again from the step it was stopped at (a stop saves the stage), not from 0 …
+    stage, cut_at = stop_at
     before = 0 if stage == "coarse" else TINY.coarse_steps
     total = TINY.total_steps + 2  # + the prior and the export
     first = min(f for s, f in seen if s == stage)
-    assert first == pytest.approx((1 + before + 2) / total)
+    assert first == pytest.approx((1 + before + cut_at) / total)
     # … and ended where the uninterrupted run did (same random streams): every step's
     # loss to float rounding (two threads may sum in another order), and the surface
     # (xatlas may cut its seams differently: vertices vary).
@@ -258,7 +279,7 @@ def test_the_fine_stage_samples_headsculpts_late_timesteps(pipeline, tiny_models
 
     teacher.guidance = recording
     generator = torch.Generator().manual_seed(0)
-    field, _, _ = pipeline.coarse(prior, teacher, TINY, generator, tmp_path, lambda *a: None)
+    field, _ = pipeline.coarse(prior, teacher, TINY, generator, tmp_path, lambda *a: None)
     pipeline.fine(field, prior, teacher, TINY, generator, tmp_path, lambda *a: None)
     fine = torch.cat(sampled[TINY.coarse_steps :])
     assert len(fine) == TINY.fine_steps * TINY.fine_views

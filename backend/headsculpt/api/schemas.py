@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from headsculpt.limits import (
     AXIS_PATTERN,
+    EDIT_SCALE_DEFAULT,
     EDIT_SCALE_RANGE,
     MAX_MODEL_SOURCE_CHARS,
     MAX_PROMPT_CHARS,
@@ -64,7 +65,7 @@ class JobRequest(BaseModel):
     )
     instruction: str = Field("", max_length=MAX_PROMPT_CHARS, description="edit: what to change")
     edit_scale: float = Field(
-        1.0,
+        EDIT_SCALE_DEFAULT,
         ge=EDIT_SCALE_RANGE[0],
         le=EDIT_SCALE_RANGE[1],
         description="edit: how strongly to apply it",
@@ -97,6 +98,13 @@ class JobRequest(BaseModel):
         for name in ("quality", "prompt", "negative_prompt", "instruction"):
             setattr(self, name, checked[name])
         return self
+
+
+def job_mode(request: JobRequest) -> str:
+    """The mode a job is stored and shown with: its request's, or — for a kind that answers
+    any mode (rig) — the kind's own name, so a rig job never looks like a parametric head."""
+    kind = find_kind(request.kind, request.mode)
+    return request.mode if kind.mode is not None else kind.name
 
 
 class OutputFile(BaseModel):

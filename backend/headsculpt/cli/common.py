@@ -16,16 +16,19 @@ from headsculpt.pipelines.registry import JobKind
 from headsculpt.progress import ProgressCallback
 
 
+def bar(fraction: float) -> str:
+    """The bar every command draws: 24 cells and the percentage (``[######......]  25%``)."""
+    filled = int(round(fraction * 24))
+    return f"[{'#' * filled}{'.' * (24 - filled)}] {fraction:4.0%}"
+
+
 def progress_bar(stream=sys.stderr) -> ProgressCallback:
     """A one-line bar on stderr (stage, percentage, seconds so far)."""
     started = time.perf_counter()
 
     def report(stage: str, fraction: float, preview=None) -> None:
-        filled = int(round(fraction * 24))
         elapsed = time.perf_counter() - started
-        stream.write(
-            f"\r[{'#' * filled}{'.' * (24 - filled)}] {fraction:4.0%} {stage:<8} {elapsed:5.1f}s"
-        )
+        stream.write(f"\r{bar(fraction)} {stage:<8} {elapsed:5.1f}s")
         if fraction >= 1.0:
             stream.write("\n")
         stream.flush()
@@ -95,8 +98,32 @@ def run_job(
     pipeline = pipeline_class.from_defaults()
     with tempfile.TemporaryDirectory(prefix="headsculpt-") as scratch:
         outputs = FolderOutputs(out, Path(scratch), preview=preview, parent=parent)
-        pipeline.run(make_request(pipeline_class.Request, values), outputs, progress_bar())
+        try:
+            pipeline.run(make_request(pipeline_class.Request, values), outputs, progress_bar())
+        except (ValueError, OSError):
+            raise  # the input, or the disk: main() says what is wrong
+        except MemoryError:
+            raise CommandError(
+                "this machine ran out of memory; make the input smaller (decimate the mesh, "
+                "shrink its textures) and try again"
+            ) from None
+        except Exception as error:  # a bug: a message and what to do, not a traceback
+            raise CommandError(internal_error_message(error)) from None
     return outputs
+
+
+class CommandError(ValueError):
+    """What a command could not do, said for a person (main() prints it, exit 2)."""
+
+
+def internal_error_message(error: BaseException) -> str:
+    """An unexpected error as one line: what broke, and what to do (report it)."""
+    detail = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+    where = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+    return (
+        f"an internal error stopped the command ({where}); run it again, and if it happens "
+        "again report it with the input that caused it"
+    )
 
 
 def add_model_options(group, target_use: str) -> None:
@@ -110,6 +137,12 @@ def add_model_options(group, target_use: str) -> None:
         "(no weights; the reconstruction proof)",
     )
     group.add_argument("--reference", default=None, help="the target GLB for --guidance reference")
+    group.add_argument(
+        "--device",
+        default=os.environ.get("HEADSCULPT_DEVICE", "auto"),
+        help="where the sculpt computes: auto (the first CUDA device when there is one, else "
+        "the CPU), cpu, cuda, cuda:N or mps (or HEADSCULPT_DEVICE)",
+    )
     for slot in MODEL_SLOTS:
         group.add_argument(
             option_name(slot),
@@ -124,9 +157,11 @@ def model_values(args: argparse.Namespace, kind: JobKind) -> dict:
     if not kind.model_slots:
         if args.guidance != "sd" or args.reference:
             raise ValueError(f"--guidance and --reference are for sculpted heads, not {kind.name}")
+        if args.device not in ("auto", os.environ.get("HEADSCULPT_DEVICE", "auto")):
+            raise ValueError(f"--device is for sculpted heads, not {kind.name}")
         return {}
     values = {"models": {slot: getattr(args, slot) for slot in MODEL_SLOTS},
-              "guidance": args.guidance}  # fmt: skip
+              "guidance": args.guidance, "device": args.device}  # fmt: skip
     if args.guidance == "reference":
         if not args.reference:
             raise ValueError("--guidance reference needs --reference TARGET.glb")

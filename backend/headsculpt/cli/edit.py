@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from headsculpt.cli.common import add_model_options, checked_outputs, model_values, run_job
-from headsculpt.limits import EDIT_SCALE_RANGE, TEXTURE_SIZES
+from headsculpt.limits import EDIT_SCALE_DEFAULT, EDIT_SCALE_RANGE, TEXTURE_SIZES
 from headsculpt.pipelines.folder_outputs import FileParent
 from headsculpt.pipelines.registry import all_presets, find_kind
 
@@ -25,8 +25,10 @@ def add_parser(commands) -> None:
     edit.add_argument(
         "--edit-scale",
         type=float,
-        default=1.0,
-        help="how strongly to apply it: 0 keeps the parent, 1 as asked (IESD's w_e)",
+        default=EDIT_SCALE_DEFAULT,
+        help="how strongly to apply it: 0 keeps the parent, 1 as asked (a sculpted head's "
+        "IESD blends the instruction and the identity evenly at 1, follows the instruction "
+        "alone from 2)",
     )
     edit.add_argument(
         "--quality",
@@ -64,6 +66,13 @@ def run(args: argparse.Namespace) -> int:
     if not low <= args.edit_scale <= high:
         raise ValueError(f"--edit-scale must be in [{low}, {high}], got {args.edit_scale}")
     out = checked_outputs(args.out, args.preview)
+    # The parent's sidecar checked before the models load: a damaged one is refused at once.
+    from headsculpt.pipelines.edit import ParentHead
+
+    try:
+        ParentHead.read(FileParent(parent))
+    except ValueError as error:  # "parent_id: PATH: why" → the positional's own words
+        raise ValueError(f"parent {str(parent)!r}: {str(error).split(': ', 2)[-1]}") from None
     kind = find_kind("edit", mode)
     values = kind.check(
         {

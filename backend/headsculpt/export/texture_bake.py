@@ -83,9 +83,14 @@ def colours_at(points: np.ndarray, colour: Callable[[torch.Tensor], torch.Tensor
 def _field_values(
     colour: Callable[[torch.Tensor], torch.Tensor], points: torch.Tensor
 ) -> torch.Tensor:
-    """(N, 3) in [0, 1]: the field at ``points``, asked a chunk at a time, no gradients."""
+    """(N, 3) in [0, 1] on the CPU: the field at ``points``, asked a chunk at a time on the
+    field's own device (a module's parameters say which), no gradients."""
+    parameters = colour.parameters() if isinstance(colour, torch.nn.Module) else iter(())
+    device = next(parameters, points).device
     with torch.no_grad():
-        values = torch.cat([colour(chunk).float() for chunk in points.split(_FIELD_CHUNK)])
+        values = torch.cat([
+            colour(chunk.to(device)).float().cpu() for chunk in points.split(_FIELD_CHUNK)
+        ])  # fmt: skip
     return values.clamp(0.0, 1.0)
 
 

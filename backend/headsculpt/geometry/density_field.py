@@ -52,14 +52,21 @@ class DensityFieldConfig:
 class DensityField(nn.Module):
     """World points → (density ≥ 0, albedo in [0, 1]) from one hash grid and one small MLP."""
 
-    def __init__(self, config: DensityFieldConfig | None = None, prior: GridSDF | None = None):
+    def __init__(
+        self,
+        config: DensityFieldConfig | None = None,
+        prior: GridSDF | None = None,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        """``device``: where the whole field lives (its hash grid is built there, so
+        tiny-cuda-nn stands behind it on CUDA when importable)."""
         super().__init__()
         self.config = config or DensityFieldConfig()
-        self.encoding = HashGridEncoding(self.config.encoding)
+        self.encoding = HashGridEncoding(self.config.encoding, device)
         self.mlp = small_mlp(
             self.encoding.output_dim, self.config.hidden_width, self.config.hidden_layers, outputs=4
-        )
-        self.prior = prior  # a submodule: its grid travels in state_dict and .to(device)
+        ).to(device)
+        self.prior = None if prior is None else prior.to(device)  # a submodule: moves with it
 
     def forward(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, 3) world points → density (N,), albedo (N, 3)."""

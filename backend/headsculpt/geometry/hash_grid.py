@@ -9,8 +9,10 @@ spatial hash (collisions are left for the MLP and gradient averaging to resolve)
 Everything is ordinary torch ops, so gradients reach the table *and* the input
 points, and second derivatives work (normals from ∇density with ``create_graph``
 for the orientation loss). tiny-cuda-nn, when importable on a CUDA machine, is
-used instead (several times faster); its parameters have their own layout, so the
-choice is made once, when the encoding is built (see :attr:`HashGridEncoding.backend`).
+used instead (several times faster) when the encoding is built *for a CUDA device*;
+its parameters have their own layout, so the choice is made once, when the encoding is
+built, by the device it is given (see :attr:`HashGridEncoding.backend`). A CPU run
+never reaches tiny-cuda-nn, installed or not.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class HashGridConfig:
     log2_table_size: int = 19
     base_resolution: int = 16
     per_level_scale: float = 1.4473
-    use_tcnn: bool = True  # tiny-cuda-nn when importable and CUDA is available
+    use_tcnn: bool = True  # tiny-cuda-nn when importable and the encoding is built on CUDA
 
     @property
     def output_dim(self) -> int:
@@ -54,12 +56,19 @@ class HashGridConfig:
 
 
 class HashGridEncoding(nn.Module):
-    """(N, 3) points in [0, 1]³ → (N, levels × features_per_level) float32 features."""
+    """(N, 3) points in [0, 1]³ → (N, levels × features_per_level) float32 features.
 
-    def __init__(self, config: HashGridConfig | None = None) -> None:
+    ``device``: where its parameters live; tiny-cuda-nn stands behind it only there, on
+    CUDA, when importable (``config.use_tcnn``).
+    """
+
+    def __init__(
+        self, config: HashGridConfig | None = None, device: torch.device | str = "cpu"
+    ) -> None:
         super().__init__()
         self.config = config or HashGridConfig()
-        self._tcnn = _tcnn_encoding(self.config) if self.config.use_tcnn else None
+        device = torch.device(device)
+        self._tcnn = _tcnn_encoding(self.config, device) if self.config.use_tcnn else None
         self.resolutions = self.config.resolutions()
         # A level is dense when its whole vertex grid fits in the table.
         self.dense = [(r + 1) ** 3 <= self.config.table_size for r in self.resolutions]
@@ -69,7 +78,7 @@ class HashGridEncoding(nn.Module):
         ]
         self.offsets = [sum(sizes[:level]) for level in range(len(sizes))]
         if self._tcnn is None:
-            table = torch.empty(sum(sizes), self.config.features_per_level)
+            table = torch.empty(sum(sizes), self.config.features_per_level, device=device)
             self.table = nn.Parameter(table.uniform_(-_INIT_RANGE, _INIT_RANGE))
 
     @property
@@ -128,22 +137,24 @@ class HashGridEncoding(nn.Module):
         return ids.reshape(count, 8) + self.offsets[level], weights.reshape(count, 8)
 
 
-def _tcnn_encoding(config: HashGridConfig) -> nn.Module | None:
-    """tiny-cuda-nn's HashGrid with the same settings, or None where it cannot run."""
-    if not torch.cuda.is_available():
+def _tcnn_encoding(config: HashGridConfig, device: torch.device) -> nn.Module | None:
+    """tiny-cuda-nn's HashGrid with the same settings on ``device``, or None where it cannot
+    run: a device other than CUDA, or no tiny-cuda-nn."""
+    if device.type != "cuda" or not torch.cuda.is_available():
         return None
     try:
         import tinycudann
     except ImportError:  # the usual case: no wheels on PyPI; the torch path serves
         return None
-    return tinycudann.Encoding(
-        3,
-        {
-            "otype": "HashGrid",
-            "n_levels": config.levels,
-            "n_features_per_level": config.features_per_level,
-            "log2_hashmap_size": config.log2_table_size,
-            "base_resolution": config.base_resolution,
-            "per_level_scale": config.per_level_scale,
-        },
-    )
+    with torch.cuda.device(device):  # tiny-cuda-nn builds on the current CUDA device
+        return tinycudann.Encoding(
+            3,
+            {
+                "otype": "HashGrid",
+                "n_levels": config.levels,
+                "n_features_per_level": config.features_per_level,
+                "log2_hashmap_size": config.log2_table_size,
+                "base_resolution": config.base_resolution,
+                "per_level_scale": config.per_level_scale,
+            },
+        )

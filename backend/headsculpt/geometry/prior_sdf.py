@@ -77,13 +77,15 @@ class GridSDF(nn.Module):
         vertices = _numpy(vertices).astype(np.float64)
         faces = _numpy(faces).astype(np.int64)
         if box is None:
-            box = Box.around(torch.from_numpy(vertices))
+            box = Box.around(torch.from_numpy(vertices))  # cpu-side: a box is a few numbers
         lo = np.asarray(box.centre) - np.asarray(box.half_extent)
         hi = np.asarray(box.centre) + np.asarray(box.half_extent)
         distance = _grid_distance(vertices, faces, lo, hi, resolution)
         inside = _inside_by_ray_votes(vertices, faces, lo, hi, resolution)
         signed = np.where(inside, -distance, distance).reshape((resolution,) * 3)
-        return cls(torch.from_numpy(signed), torch.from_numpy(lo), torch.from_numpy(hi))
+        # Built with scipy on the host, once per head; the caller's .to(device) moves it.
+        values, low, high = (torch.from_numpy(a) for a in (signed, lo, hi))  # cpu-side: scipy's
+        return cls(values, low, high)
 
     @property
     def resolution(self) -> int:

@@ -36,14 +36,18 @@ class TextureField(nn.Module):
         config: TextureFieldConfig | None = None,
         encoding: HashGridEncoding | None = None,
         mlp: nn.Sequential | None = None,
+        device: torch.device | str = "cpu",
     ) -> None:
-        """Fresh parts from ``config``, or the given ``encoding`` and ``mlp`` (see create_from)."""
+        """Fresh parts from ``config`` on ``device``, or the given ``encoding`` and ``mlp``
+        (see create_from: they stay on their own device)."""
         super().__init__()
         self.config = config or TextureFieldConfig()
-        self.encoding = HashGridEncoding(self.config.encoding) if encoding is None else encoding
+        if encoding is None:
+            encoding = HashGridEncoding(self.config.encoding, device)
+        self.encoding = encoding
         if mlp is None:
             width, layers = self.config.hidden_width, self.config.hidden_layers
-            mlp = small_mlp(self.encoding.output_dim, width, layers, outputs=3)
+            mlp = small_mlp(self.encoding.output_dim, width, layers, outputs=3).to(device)
         self.mlp = mlp
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from headsculpt.guidance.prompts import PromptEncoder, view_prompt
+from headsculpt.guidance.prompts import PromptEncoder, ViewPrompts
 from headsculpt.guidance.score_distillation import (
     DistillationConfig,
     GuidanceBatch,
@@ -31,11 +31,12 @@ from headsculpt.guidance.score_distillation import (
     controlnet_residuals,
 )
 from headsculpt.guidance.sources import MissingWeightsError
+from headsculpt.limits import IESD_WEIGHT_AS_ASKED
 
 
 @dataclass(frozen=True)
 class IESDConfig(DistillationConfig):
-    edit_scale: float = 0.5  # w_e: 0 keeps the identity, 1 follows the instruction alone
+    edit_scale: float = IESD_WEIGHT_AS_ASKED  # w_e: 0 keeps the identity, 1 the instruction alone
     guidance_scale: float = 100.0  # s_txt
     image_guidance_scale: float = 20.0  # s_img, on the InstructPix2Pix path
     conditioning_scale: float = 1.0  # landmark ControlNet
@@ -67,6 +68,9 @@ class EditGuidance(ScoreDistillation):
         super().__init__(models, config or IESDConfig())
         self.description = description
         self.instruction = instruction
+        token = models.back_view_token
+        self.description_prompts = ViewPrompts.fit(models.tokenizer, description, token)
+        self.instruction_prompts = ViewPrompts.fit(models.tokenizer, instruction, token)
         self.encode_prompts = PromptEncoder(models)
 
     def predict_noise(
@@ -83,12 +87,9 @@ class EditGuidance(ScoreDistillation):
         if batch.source_images is None:
             raise ValueError("IESD needs source_images: the unedited head at the same cameras")
         count = noisy.shape[0]
-        token = self.models.back_view_token
         empty = self.encode_prompts([self.config.negative_prompt] * count)
-        edit = self.encode_prompts([view_prompt(self.instruction, v, token) for v in batch.labels])
-        identity = self.encode_prompts(
-            [view_prompt(self.description, v, token) for v in batch.labels]
-        )
+        edit = self.encode_prompts([self.instruction_prompts(v) for v in batch.labels])
+        identity = self.encode_prompts([self.description_prompts(v) for v in batch.labels])
         # Rows: [ε(∅, ∅) | ε(∅, img) | ε(instruction, img) | ε(description, img)]
         embeddings = torch.cat([empty, empty, edit, identity])
         sample = torch.cat([noisy] * 4).to(self.models.dtype)

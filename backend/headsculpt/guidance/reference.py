@@ -30,6 +30,7 @@ from headsculpt.guidance.score_distillation import (
     GuidanceOutput,
     distillation_loss,
     sample_timesteps,
+    standard_noise,
     weight,
 )
 
@@ -60,9 +61,9 @@ class ReferenceGuidance:
         self.check(batch)
         count = renders.shape[0]
         timesteps = sample_timesteps(self.config.timesteps, step, count, _TRAIN_STEPS, generator)
-        alphas = self.alphas_cumprod[timesteps].to(renders.device).view(-1, 1, 1, 1)
+        alphas = self.alphas_at(timesteps, renders.device)
         x0 = renders.detach().float()
-        noise = torch.randn(x0.shape, generator=generator).to(renders.device)
+        noise = standard_noise(x0.shape, generator, renders.device)
         noisy = alphas.sqrt() * x0 + (1.0 - alphas).sqrt() * noise
         predicted = self.predict_noise(noisy, timesteps, batch)
         w = weight(self.config.weighting, alphas)
@@ -90,8 +91,14 @@ class ReferenceGuidance:
             )
         if answer.shape[1] != noisy.shape[1]:
             raise ValueError(f"targets have {answer.shape[1]} channels, renders {noisy.shape[1]}")
-        alphas = self.alphas_cumprod[timesteps].to(noisy.device).view(-1, 1, 1, 1)
+        alphas = self.alphas_at(timesteps, noisy.device)
         return (noisy - alphas.sqrt() * answer) / (1.0 - alphas).sqrt()
+
+    def alphas_at(self, timesteps: torch.Tensor, device: torch.device) -> torch.Tensor:
+        """ᾱ_t (B, 1, 1, 1) on ``device`` for timesteps on any device."""
+        if self.alphas_cumprod.device != timesteps.device:
+            self.alphas_cumprod = self.alphas_cumprod.to(timesteps.device)
+        return self.alphas_cumprod[timesteps].to(device).view(-1, 1, 1, 1)
 
 
 class ReferenceEditGuidance(ReferenceGuidance):

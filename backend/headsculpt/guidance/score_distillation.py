@@ -101,11 +101,23 @@ def sample_timesteps(
     train_steps: int,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """(count,) integer timesteps uniform in the schedule's range at ``step``."""
+    """(count,) integer timesteps uniform in the schedule's range at ``step``, drawn on the
+    generator's device."""
     low, high = schedule.range(step)
     first = int(low * train_steps)
     last = max(first, min(int(high * train_steps), train_steps - 1))
-    return torch.randint(first, last + 1, (count,), generator=generator)
+    device = "cpu" if generator is None else generator.device
+    return torch.randint(first, last + 1, (count,), generator=generator, device=device)
+
+
+def standard_noise(
+    shape: torch.Size, generator: torch.Generator | None, device: torch.device
+) -> torch.Tensor:
+    """ε ~ N(0, I) of ``shape`` on ``device``, drawn from ``generator`` where it lives (a
+    run's generator is on its device; a CPU generator's draws are moved)."""
+    where = "cpu" if generator is None else generator.device
+    noise = torch.randn(shape, generator=generator, dtype=torch.float32, device=where)
+    return noise.to(device)
 
 
 def distillation_loss(
@@ -144,16 +156,16 @@ class ScoreDistillation:
         """``renders``: (B, 3, H, W) RGB in [0, 1], or (B, 4, h, w) latents."""
         if len(renders) != len(batch.labels):
             raise ValueError(f"{len(renders)} renders for {len(batch.labels)} view labels")
-        latents = renders if as_latents else self.encode(renders)
+        latents = renders if as_latents else self.encode(renders, generator)
         count = latents.shape[0]
         device = self.models.device
         timesteps = sample_timesteps(
             self.config.timesteps, step, count, self.train_steps, generator
         ).to(device)
-        noise = torch.randn(latents.shape, generator=generator, dtype=torch.float32).to(device)
+        noise = standard_noise(latents.shape, generator, device)
         with torch.no_grad():
             clean = latents.detach().float()
-            noisy = self.models.scheduler.add_noise(clean, noise, timesteps.cpu())
+            noisy = self.models.scheduler.add_noise(clean, noise, timesteps)
             predicted = self.predict_noise(noisy, timesteps, batch).float()
         w = weight(self.config.weighting, self.alphas_cumprod[timesteps]).view(-1, 1, 1, 1)
         loss, grad_norm = distillation_loss(latents, w * (predicted - noise), self.config.grad_clip)
@@ -164,14 +176,18 @@ class ScoreDistillation:
     ) -> torch.Tensor:
         raise NotImplementedError
 
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
-        """RGB in [0, 1] → VAE latents (scaled), with gradients to the images."""
+    def encode(
+        self, images: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """RGB in [0, 1] → VAE latents (scaled), with gradients to the images; the latent
+        distribution is sampled from ``generator`` (a resumed run draws what it would
+        have drawn)."""
         size = self.config.image_size
         if images.shape[-2:] != (size, size):
             images = functional.interpolate(
                 images, (size, size), mode="bilinear", align_corners=False
             )
-        return encode_images(self.models, images)
+        return encode_images(self.models, images, generator)
 
     def condition_images(self, images: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
         """ControlNet inputs at 8× the latent size, in the models' dtype."""
@@ -209,13 +225,19 @@ class ScoreDistillation:
         return controlnet_residuals(controlnet, sample, steps, embeddings, rows, condition, scale)
 
 
-def encode_images(models, images: torch.Tensor) -> torch.Tensor:
+def encode_images(
+    models, images: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """RGB (B, 3, H, W) in [0, 1] → scaled VAE latents; one image at a time when the
-    memory plan says so. Gradients flow to the images unless called under no_grad."""
+    memory plan says so. Gradients flow to the images unless called under no_grad. The
+    latent distribution is sampled from ``generator`` (on the models' device), not the
+    global random state."""
     vae = models.vae
     pixels = (images * 2.0 - 1.0).to(models.device, models.dtype)
     chunks = pixels.split(1) if models.memory.vae_slicing else [pixels]
-    latents = [vae.encode(chunk).latent_dist.sample() for chunk in chunks]
+    if generator is not None and generator.device != models.device:
+        raise ValueError(f"the generator is on {generator.device}, the models on {models.device}")
+    latents = [vae.encode(chunk).latent_dist.sample(generator) for chunk in chunks]
     return torch.cat(latents).float() * vae.config.scaling_factor
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from headsculpt.guidance.prompts import PromptEncoder, view_prompt
+from headsculpt.guidance.prompts import PromptEncoder, ViewPrompts, back_view_negative
 from headsculpt.guidance.score_distillation import (
     DistillationConfig,
     GuidanceBatch,
@@ -27,6 +27,9 @@ class SDSConfig(DistillationConfig):
     guidance_scale: float = 100.0
     conditioning_scale: float = 1.0  # the landmark ControlNet's residuals are scaled by this
     negative_prompt: str = ""
+    # Back views' negative prompt adds "face, eyes, nose, mouth" when no <back-view> token
+    # is loaded (guidance/prompts.py): nothing else keeps a face off the back of the head.
+    back_view_negative: bool = True
 
 
 class StableDiffusionGuidance(ScoreDistillation):
@@ -35,19 +38,37 @@ class StableDiffusionGuidance(ScoreDistillation):
     def __init__(self, models, prompt: str, config: SDSConfig | None = None) -> None:
         super().__init__(models, config or SDSConfig())
         self.prompt = prompt
+        self.view_prompts = ViewPrompts.fit(models.tokenizer, prompt, models.back_view_token)
         self.encode_prompts = PromptEncoder(models)
 
     def prompts(self, labels: list[str]) -> list[str]:
-        """The view prompt of each render."""
-        return [view_prompt(self.prompt, label, self.models.back_view_token) for label in labels]
+        """The view prompt of each render (the description shortened to fit, if it had to)."""
+        return [self.view_prompts(label) for label in labels]
+
+    def negative_prompts(self, labels: list[str]) -> list[str]:
+        """The negative prompt of each render: back views also push away from a face when
+        no back-view token is loaded."""
+        negative = self.config.negative_prompt
+        guard = self.config.back_view_negative and not self.models.back_view_token
+        return [back_view_negative(negative) if guard and label == "back" else negative
+                for label in labels]  # fmt: skip
+
+    def describe(self) -> dict:
+        """What the sidecar says of the prompts the guidance used."""
+        guard = self.config.back_view_negative and not self.models.back_view_token
+        return {
+            "view_prompt": self.view_prompts("front"),
+            "dropped_from_prompt": self.view_prompts.dropped,  # to fit CLIP's 77 tokens
+            "back_view": "token" if self.models.back_view_token else
+                         ("negative prompt" if guard else "none"),
+        }  # fmt: skip
 
     def predict_noise(
         self, noisy: torch.Tensor, timesteps: torch.Tensor, batch: GuidanceBatch
     ) -> torch.Tensor:
         """Classifier-free guided ε̂ for each noisy latent (one UNet call for both halves)."""
-        count = noisy.shape[0]
         conditional = self.encode_prompts(self.prompts(batch.labels))
-        unconditional = self.encode_prompts([self.config.negative_prompt] * count)
+        unconditional = self.encode_prompts(self.negative_prompts(batch.labels))
         embeddings = torch.cat([conditional, unconditional])
         sample = torch.cat([noisy, noisy]).to(self.models.dtype)
         steps = torch.cat([timesteps, timesteps])

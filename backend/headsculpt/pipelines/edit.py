@@ -23,7 +23,7 @@ from typing import Any
 
 from headsculpt.descriptive_code import DescriptiveCode, Phrase
 from headsculpt.files import png_bytes
-from headsculpt.limits import RequestError
+from headsculpt.limits import EDIT_SCALE_DEFAULT, RequestError, iesd_weight
 from headsculpt.pipelines.contract import OUTPUT_STEM, JobOutputs, ParentFiles, starting_file
 from headsculpt.pipelines.parametric import (
     PREVIEW_SIZES,
@@ -56,7 +56,7 @@ class EditRequest:
     """What an edit job reads (the HTTP body or the CLI options)."""
 
     instruction: str
-    edit_scale: float = 1.0
+    edit_scale: float = EDIT_SCALE_DEFAULT
     quality: str = "standard"
     texture_size: int | None = None  # None: the parent's
     preview: bool = True
@@ -65,6 +65,7 @@ class EditRequest:
     guidance: str = "sd"
     reference: str | None = None  # reference guidance: the edited target's GLB
     negative_prompt: str = ""
+    device: str | None = None  # where IESD computes (devices.py); code edits need none
 
 
 @dataclass
@@ -101,7 +102,37 @@ class ParentHead:
             raise RequestError("parent_id", f"{parent.id}: unreadable sidecar ({error})") from None
         if not isinstance(sidecar, dict) or "descriptive_code" not in sidecar:
             raise RequestError("parent_id", f"{parent.id}: its sidecar has no descriptive code")
+        _check_sidecar(parent.id, sidecar)
         return cls(parent.id, sidecar, glb)
+
+
+def _check_sidecar(parent_id: str, sidecar: dict[str, Any]) -> None:
+    """The sidecar fields an edit reads, of the types HeadSculpt writes them (a sidecar edited
+    by hand, or another tool's JSON, is refused naming the field rather than failing later)."""
+
+    def refuse(field: str, wanted: str) -> RequestError:
+        return RequestError(
+            "parent_id",
+            f"{parent_id}: its sidecar's {field} is not {wanted} (as HeadSculpt writes it); "
+            "restore the sidecar headsculpt wrote beside the GLB, or make the head again",
+        )
+
+    code = sidecar.get("descriptive_code")
+    if not isinstance(code, dict) or not isinstance(code.get("attributes", {}), dict):
+        raise refuse("descriptive_code", "an object with an 'attributes' object")
+    try:
+        DescriptiveCode.from_json(code)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise refuse("descriptive_code", f"a descriptive code ({error})") from None
+    if str(sidecar.get("mode", "")) == "parametric":
+        for field in ("seed", "texture_size"):
+            value = sidecar.get(field)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise refuse(field, "a whole number")
+    for field, kind in (("prompt", str), ("variation", (int, float))):
+        value = sidecar.get(field)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise refuse(field, "text" if kind is str else "a number")
 
 
 class EditPipeline:
@@ -139,7 +170,7 @@ class EditPipeline:
 
     # --- parametric parents ---------------------------------------------------------
     def edit_code(
-        self, parent: ParentHead, reading: EditReading, edit_scale: float = 1.0
+        self, parent: ParentHead, reading: EditReading, edit_scale: float = EDIT_SCALE_DEFAULT
     ) -> tuple[DescriptiveCode, list[str]]:
         """The child's code: the parent's, changed as the reading says from the values the
         parent head has (stated or drawn), with the drawn colours pinned."""
@@ -178,7 +209,7 @@ class EditPipeline:
         self,
         parent: ParentHead,
         reading: EditReading,
-        edit_scale: float = 1.0,
+        edit_scale: float = EDIT_SCALE_DEFAULT,
         texture_size: int | None = None,
         progress: ProgressCallback = no_progress,
     ) -> tuple[ParametricResult, dict[str, Any]]:
@@ -237,7 +268,7 @@ class EditPipeline:
             parent_glb=parent_glb,
             description=str(parent.sidecar.get("prompt", "")),
             instruction=request.instruction,
-            edit_scale=min(request.edit_scale, 1.0),
+            edit_scale=iesd_weight(request.edit_scale),
             quality=request.quality,
             seed=int(parent.sidecar.get("seed", 0)),
             texture_size=request.texture_size or int(parent.sidecar.get("texture_size", 2048)),
@@ -245,6 +276,7 @@ class EditPipeline:
             guidance=request.guidance,
             reference=request.reference,
             negative_prompt=request.negative_prompt,
+            device=request.device,
         )
         result = self._sculpt_editor(edit, scratch / "edit", scaled_progress(progress, 0.02, 0.9))
         sidecar = dict(result["sidecar"])

@@ -22,9 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from headsculpt.limits import (
+    EDIT_SCALE_DEFAULT,
     EDIT_SCALE_RANGE,
     MAX_VARIANTS,
     MODEL_SLOTS,
+    RIG_MEMORY_BYTES,
+    RIG_SECONDS,
     SEED_RANGE,
     TEXTURE_SIZES,
     RequestError,
@@ -32,7 +35,10 @@ from headsculpt.limits import (
 )
 
 PLUGINS_VARIABLE = "HEADSCULPT_PLUGINS"
-LANES = ("cpu", "gpu")
+# A lane runs one job at a time, oldest first; lanes run side by side. "cpu": jobs of
+# seconds (parametric heads and their edits); "cpu-long": CPU jobs of tens of seconds to
+# minutes on a user's file (rig), so they never hold up a draft head; "gpu": the GPU's.
+LANES = ("cpu", "cpu-long", "gpu")
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ class JobKind:
     name: str  # the pipeline's name: /health lists it, the runner keys on it
     kind: str  # the request's "kind": "generate", "edit", ...
     mode: str | None  # the request's "mode" it answers; None: any mode of that kind
-    lane: str  # "cpu" or "gpu": a lane runs one job at a time, oldest first
+    lane: str  # one of LANES: a lane runs one job at a time, oldest first
     pipeline: str  # "module:Class" implementing pipelines.contract.Pipeline; "" = not built
     presets: tuple[str, ...]  # quality presets, in order of cost
     default_preset: str
@@ -53,6 +59,16 @@ class JobKind:
     needs_parent: bool = False  # works on a finished job (edit, rig)
     text_field: str | None = "prompt"  # the request's text it needs (edit: "instruction")
     not_built: str = ""  # why it cannot run yet, when ``pipeline`` is empty
+    # Set: the server runs the kind in a worker process of its own, stopped (the job failed,
+    # the server untouched) when its resident memory passes ``memory_limit`` bytes or a job
+    # runs ``time_limit`` seconds; a cancel stops it at once (api/worker.py).
+    memory_limit: int | None = None
+    time_limit: float | None = None
+
+    @property
+    def isolated(self) -> bool:
+        """Whether the server runs it in a worker process (with its limits)."""
+        return self.memory_limit is not None or self.time_limit is not None
 
     def __post_init__(self) -> None:
         if self.lane not in LANES:
@@ -104,8 +120,14 @@ class JobKind:
         if seed is not None and not SEED_RANGE[0] <= seed < SEED_RANGE[1]:
             raise RequestError("seed", f"must be in [0, 2**32), got {seed}")
         low, high = EDIT_SCALE_RANGE
-        if not low <= checked.get("edit_scale", 1.0) <= high:
+        if not low <= checked.get("edit_scale", EDIT_SCALE_DEFAULT) <= high:
             raise RequestError("edit_scale", f"must be in [{low}, {high}]")
+        up, front = checked.get("up"), checked.get("front")
+        if up and front and up.strip().lstrip("+-").lower() == front.strip().lstrip("+-").lower():
+            raise RequestError(
+                "front", f"{front} lies along the same axis as up ({up}); the face looks along "
+                "an axis perpendicular to up (e.g. up +y, front +z)",
+            )  # fmt: skip
         if self.needs_parent and not checked.get("parent_id"):
             raise RequestError("parent_id", f"{self.name} jobs need the job they start from")
         required = self.text_field  # a generate job needs its prompt, an edit its instruction
@@ -131,7 +153,7 @@ BUILTIN_KINDS: tuple[JobKind, ...] = (
         name="rig",
         kind="rig",
         mode=None,
-        lane="cpu",
+        lane="cpu-long",
         pipeline="headsculpt.pipelines.rig:RigPipeline",
         presets=("draft", "standard", "high"),
         default_preset="standard",
@@ -139,6 +161,8 @@ BUILTIN_KINDS: tuple[JobKind, ...] = (
         max_variants=1,
         needs_parent=True,
         text_field=None,
+        memory_limit=RIG_MEMORY_BYTES,
+        time_limit=RIG_SECONDS,
     ),
     JobKind(
         name="sculpt",

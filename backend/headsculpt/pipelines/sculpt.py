@@ -26,10 +26,10 @@ crash or a restart) resumes from its last checkpoint with the same random stream
 from __future__ import annotations
 
 import json
-import os
 import struct
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ import torch
 
 from headsculpt import __version__
 from headsculpt.bounds import Box
+from headsculpt.devices import resolve_device, seeded_generator
 from headsculpt.eval.reconstruction import measure_reconstruction
 from headsculpt.export.glb import PartMaterial
 from headsculpt.export.glb_reader import read_head_glb
@@ -65,6 +66,7 @@ from headsculpt.geometry.texture_field import TextureField
 from headsculpt.guidance.score_distillation import GuidanceBatch, TimestepSchedule
 from headsculpt.guidance.sources import MissingWeightsError
 from headsculpt.limits import RequestError
+from headsculpt.pipelines.checkpoint import StageCheckpoint
 from headsculpt.pipelines.contract import (
     OUTPUT_STEM,
     JobOutputs,
@@ -73,15 +75,18 @@ from headsculpt.pipelines.contract import (
     variant_seed,
     variant_stem,
 )
+from headsculpt.pipelines.gradient_norms import GradientNorms
 from headsculpt.pipelines.parametric import ParametricPipeline
 from headsculpt.pipelines.rig import RigOptions, RigPipeline, RigResult
 from headsculpt.pipelines.sculpt_presets import SCULPT_PRESETS, SculptPreset
+from headsculpt.prior.head_fit import fit_head
 from headsculpt.prior.head_model import vertex_normals
-from headsculpt.progress import ProgressCallback, no_progress, scaled_progress
+from headsculpt.progress import Cancelled, ProgressCallback, no_progress, scaled_progress
 from headsculpt.render.antialias import EdgeAdjacency
+from headsculpt.render.camera import FACE_FORWARD
 from headsculpt.render.camera_sampler import CameraSampler, CameraSamplerConfig, SampledView
 from headsculpt.render.colour import srgb_to_linear
-from headsculpt.render.landmark_condition import landmark_condition_image
+from headsculpt.render.landmark_condition import LandmarkPainter, drawing_scope, off_front
 from headsculpt.render.mesh_render import (
     albedo_from_points,
     albedo_from_texture,
@@ -117,6 +122,10 @@ SURFACE_DENSITY = 25.0
 # coarse field's renders show (a fuzz such as hair turns opaque far below 25).
 SURFACE_DENSITIES = (50.0, 25.0, 12.5, 6.25, 3.125)
 _EMPTY_ALPHA = 0.01
+# Landmarks MediaPipe finds on a sculpt are used only when the head model fits them this
+# well (metres, RMS): a parametric head's own surface in clay fits to 5.9 mm, stretched
+# 0.8 × 1.1 × 1.35 to 8.9 mm; a face MediaPipe imagined on a random model's blotches, 14.8.
+FOUND_FACE_MAX_FIT = 0.012
 # Where the box reaches past the head (long hair, a target's accessory) by more than this
 # (unit frame), this share of both stages' views aims at the box's centre instead of the
 # head's, at the head's own framing: hair tips at the frame's edge get into frame.
@@ -142,6 +151,7 @@ class SculptRequest:
     guidance: str = "sd"
     reference: str | None = None  # a target GLB for the reference teacher
     preview: bool = True
+    device: str | None = None  # auto (CUDA when present), cpu, cuda, cuda:N: devices.py
 
 
 @dataclass
@@ -221,11 +231,12 @@ class Prior:
         views = self.sampler.sample(count, generator)
         if self.reach_sampler is not None:
             reaching = self.reach_sampler.sample(count, generator)
-            aimed = (torch.rand(count, generator=generator) < REACH_VIEW_SHARE).tolist()
+            draws = torch.rand(count, generator=generator, device=generator.device)
+            aimed = (draws < REACH_VIEW_SHARE).tolist()
             views = [r if a else v for v, r, a in zip(views, reaching, aimed, strict=True)]
         if face_share <= 0.0:
             return views
-        close = torch.rand(count, generator=generator) < face_share
+        close = torch.rand(count, generator=generator, device=generator.device) < face_share
         faces = self.face_sampler().sample(count, generator)
         chosen = zip(views, faces, close.tolist(), strict=True)
         return [face if up else view for view, face, up in chosen]
@@ -295,11 +306,16 @@ class SculptPipeline:
         progress: ProgressCallback = no_progress,
         set_code: Callable[[dict], None] | None = None,
     ) -> dict[str, Any]:
-        """One head: returns the GLB bytes, the sidecar and the textured mesh."""
+        """One head: returns the GLB bytes, the sidecar and the textured mesh.
+
+        Everything it computes lives on one device (``request.device``, see devices.py);
+        the mesh and the images leave it at the export."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
+        preset = preset.for_guidance(request.guidance)
+        device = resolve_device(request.device)
         torch.manual_seed(seed)
-        generator = torch.Generator().manual_seed(seed)
+        generator = seeded_generator(device, seed)
         total = preset.total_steps + 2  # + the prior and the export
 
         # 1. Prior: the head the text describes, in a box that holds its hair (or the
@@ -309,21 +325,19 @@ class SculptPipeline:
         prior = self.prior(request.prompt, seed, target)
         if set_code is not None:
             set_code(prior.code)
-        teacher = self.teacher(request, preset, prior, target)
+        teacher = self.teacher(request, preset, prior, target, device)
         timings["prior"] = time.perf_counter() - started
 
         # 2. Coarse: the density field, from the prior's shape.
         coarse_progress = scaled_progress(progress, 1 / total, (1 + preset.coarse_steps) / total)
-        density, coarse_losses, coarse_start = self.coarse(
-            prior, teacher, preset, generator, scratch, coarse_progress
-        )
+        density, coarse = self.coarse(prior, teacher, preset, generator, scratch, coarse_progress)
         timings["coarse"] = time.perf_counter() - started - sum(timings.values())
 
         # 3. Fine: DMTet and the texture field, from the coarse field.
         fine_progress = scaled_progress(
             progress, (1 + preset.coarse_steps) / total, (1 + preset.total_steps) / total
         )
-        dmtet, texture, fine_losses, fine_start, surface_density = self.fine(
+        dmtet, texture, fine, surface_density = self.fine(
             density, prior, teacher, preset, generator, scratch, fine_progress
         )
         timings["fine"] = time.perf_counter() - started - sum(timings.values())
@@ -349,10 +363,13 @@ class SculptPipeline:
             "guidance": teacher.describe,
             "texture_size": texture_size,
             "descriptive_code": prior.code,
+            "device": str(device),
             "seconds": {k: round(v, 2) for k, v in timings.items()},
-            "losses": {"coarse": coarse_losses, "fine": fine_losses},
+            "losses": {"coarse": coarse.losses, "fine": fine.losses},
+            # Each weighted loss term's gradient norm every preset.diagnostics_every steps.
+            "gradient_norms": {"coarse": coarse.gradient_norms, "fine": fine.gradient_norms},
             # The step each stage started at in this run: > 0 when it resumed a checkpoint.
-            "resumed_from": {"coarse": coarse_start, "fine": fine_start},
+            "resumed_from": {"coarse": coarse.started_from, "fine": fine.started_from},
             # The coarse field's density DMTet started at (its silhouettes matched best).
             "surface_start_density": surface_density,
             "mesh": {"vertices": len(unwrapped.vertices), "triangles": len(unwrapped.triangles)},
@@ -361,6 +378,9 @@ class SculptPipeline:
             "mouth": exported.mouth,
             "rig": {k: rigged.report[k] for k in ("check",) if k in rigged.report},
         }
+        restarted = [run.restarted for run in (coarse, fine) if run.restarted]
+        if restarted:
+            sidecar["checkpoint_restarts"] = restarted
         if reconstruction is not None:
             sidecar["reconstruction"] = reconstruction
         return {"glb": rigged.glb, "sidecar": sidecar, "mesh": mesh}
@@ -385,19 +405,23 @@ class SculptPipeline:
         preset: SculptPreset,
         prior: Prior,
         target: TexturedMesh | None = None,
+        device: torch.device | str = "cpu",
     ) -> Teacher:
         """Stable Diffusion with the landmark ControlNet, or the reference teacher (its
-        ``target`` read by :func:`_reference_target`)."""
+        ``target`` read by :func:`_reference_target`), on ``device``."""
+        device = torch.device(device)
         if request.guidance == "reference":
             if target is None:
                 target = _reference_target(request.reference)
-            return _reference_teacher(target, request.reference, prior)
-        return _stable_diffusion_teacher(request, preset, prior, self.parametric)
+            return _reference_teacher(target, request.reference, prior, device)
+        return _stable_diffusion_teacher(request, preset, prior, self.parametric, device)
 
     # --- 2. coarse ------------------------------------------------------------------
-    def coarse_field(self, prior: Prior, preset: SculptPreset) -> DensityField:
-        """A hash-grid density + albedo field whose density is biased by the prior's signed
-        distance: at step 0 its surface is the prior's."""
+    def coarse_field(
+        self, prior: Prior, preset: SculptPreset, device: torch.device | str = "cpu"
+    ) -> DensityField:
+        """A hash-grid density + albedo field on ``device`` whose density is biased by the
+        prior's signed distance: at step 0 its surface is the prior's."""
         sdf = GridSDF.from_mesh(prior.mesh.vertices, prior.mesh.triangles, prior.box,
                                 _SDF_RESOLUTION)  # fmt: skip
         encoding = HashGridConfig(levels=preset.hash_levels,
@@ -407,7 +431,7 @@ class SculptPipeline:
             DensityFieldConfig(box=prior.box, encoding=encoding, prior_strength=_PRIOR_STRENGTH,
                                prior_floor=_PRIOR_FLOOR,
                                prior_sharpness=1.0 / (_PRIOR_TRANSITION * size)),
-            prior=sdf,
+            prior=sdf, device=device,
         )  # fmt: skip
 
     def coarse(
@@ -421,55 +445,69 @@ class SculptPipeline:
         field: DensityField | None = None,
         steps: int | None = None,
         stage: str = "coarse",
-    ) -> tuple[DensityField, list[float], int]:
+    ) -> tuple[DensityField, StageRun]:
         """Score distillation on the volume-rendered density field: ``steps`` (the
         preset's coarse steps by default) from ``field`` (default :meth:`coarse_field`),
-        checkpointed as ``<stage>.pt``. The IESD edit runs it from the parent's field."""
-        field = self.coarse_field(prior, preset) if field is None else field
+        checkpointed as ``<stage>.pt``, on the generator's device. The IESD edit runs it
+        from the parent's field."""
+        device = generator.device
+        field = self.coarse_field(prior, preset, device) if field is None else field
         steps = preset.coarse_steps if steps is None else steps
-        occupancy = OccupancyGrid(prior.box, preset.occupancy_resolution)
+        occupancy = OccupancyGrid(prior.box, preset.occupancy_resolution, device=device)
         occupied_density = _occupied_density(prior, preset)
-        optimizer = torch.optim.Adam(field.parameters(), lr=preset.coarse_lr, eps=1e-15)
+        optimizer = torch.optim.Adam(field.parameters(), lr=preset.coarse_lr,
+                                     betas=preset.adam_betas, eps=1e-15)  # fmt: skip
         render_config = _volume_render_config(prior, preset)
-        checkpoint = Checkpoint(scratch / f"{stage}.pt", generator,
-                                field=field, optimizer=optimizer, occupancy=occupancy)  # fmt: skip
+        norms = GradientNorms(preset.diagnostics_every)
+        checkpoint = StageCheckpoint(scratch / f"{stage}.pt", generator,
+                                     preset.checkpoint_seconds, field=field,
+                                     optimizer=optimizer, occupancy=occupancy,
+                                     gradient_norms=norms)  # fmt: skip
         losses, start = checkpoint.restore()
 
         def density_only(points: torch.Tensor) -> torch.Tensor:
             return field(points)[0]
 
-        for step in range(start, steps):
-            progress(stage, step / steps)
-            if step % preset.occupancy_every == 0:
-                with torch.no_grad():
-                    occupancy.update(density_only, step, threshold=occupied_density,
-                                     decay=OCCUPANCY_DECAY, generator=generator)  # fmt: skip
-            views = prior.views(preset.coarse_views, generator)
-            shading = random_shading(step, generator, preset.albedo_only_steps)
-            light = _light_directions(views, prior)
-            lit = shading != "albedo"  # normals (a second backward) only when they are used
-            render = render_volume(
-                field, [v.camera for v in views], preset.coarse_size, preset.coarse_size,
-                render_config, occupancy, shading,
-                normals_fn=(lambda p: field.density_normals(p, create_graph=True)) if lit else None,
-                light_dirs=light, generator=generator,
-            )  # fmt: skip
-            batch = teacher.conditions(views, shading, light, preset.coarse_size)
-            guided = teacher.guidance(render.rgb, batch, step=step, generator=generator)
-            loss = guided.loss + preset.sparsity_weight * sparsity_loss(render.opacity)
-            if lit:
-                loss = loss + preset.orientation_weight * render.orientation_loss()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(round(float(guided.loss.detach()), 6))
-            done = step + 1
-            if done % preset.preview_every == 0:  # what the views look like now
-                progress(stage, done / steps, _step_image(render.rgb))
-            if done % preset.checkpoint_every == 0 or done == steps:
-                checkpoint.save(losses, done)
+        with _saved_when_stopped(checkpoint, losses):
+            for step in range(start, steps):
+                progress(stage, step / steps)
+                if step % preset.occupancy_every == 0:
+                    with torch.no_grad():
+                        occupancy.update(density_only, step, threshold=occupied_density,
+                                         decay=OCCUPANCY_DECAY, generator=generator)  # fmt: skip
+                views = prior.views(preset.coarse_views, generator)
+                shading = random_shading(step, generator, preset.albedo_only_steps)
+                light = _light_directions(views, prior, device)
+                lit = shading != "albedo"  # normals (a second backward) only when used
+                normals = (lambda p: field.density_normals(p, create_graph=True)) if lit else None
+                render = render_volume(
+                    field, [v.camera for v in views], preset.coarse_size, preset.coarse_size,
+                    render_config, occupancy, shading, normals_fn=normals, light_dirs=light,
+                    generator=generator,
+                )  # fmt: skip
+                batch = teacher.conditions(views, shading, light, preset.coarse_size)
+                guided = teacher.guidance(render.rgb, batch, step=step, generator=generator)
+                terms = {
+                    "guidance": guided.loss,
+                    "sparsity": preset.sparsity_weight * sparsity_loss(render.opacity),
+                }
+                if lit:
+                    weight = preset.orientation.at(step, steps)
+                    terms["orientation"] = weight * render.orientation_loss()
+                if norms.due(step):
+                    norms.record(step, terms, field.parameters())
+                optimizer.zero_grad(set_to_none=True)
+                sum(terms.values()).backward()
+                optimizer.step()
+                losses.append(round(float(guided.loss.detach()), 6))
+                done = step + 1
+                if done % preset.preview_every == 0:  # what the views look like now
+                    progress(stage, done / steps, _step_image(render.rgb))
+                if checkpoint.due() or done == steps:
+                    checkpoint.save(losses, done)
         progress(stage, 1.0)
-        return field, summarise_losses(losses), start
+        run = StageRun(summarise_losses(losses), start, norms.to_dict(), checkpoint.restarted)
+        return field, run
 
     # --- 3. fine --------------------------------------------------------------------
     def fine(
@@ -481,16 +519,16 @@ class SculptPipeline:
         generator: torch.Generator,
         scratch: Path,
         progress: ProgressCallback,
-    ) -> tuple[DMTet, TextureField, list[float], int, float]:
+    ) -> tuple[DMTet, TextureField, StageRun, float]:
         """Score distillation on the rasterized DMTet surface and its texture field.
-        Returns them, the loss curve, the step it started from and the start's density."""
+        Returns them, what the stage reports and the start's density."""
         dmtet, surface_density = self.surface_from(density, prior, preset)
         texture = TextureField.create_from(density)
-        losses, start = self.surface_stage(
+        run = self.surface_stage(
             "fine", dmtet, texture, prior, teacher, preset, preset.fine_steps, generator,
             scratch / "fine.pt", progress,
         )  # fmt: skip
-        return dmtet, texture, summarise_losses(losses), start, surface_density
+        return dmtet, texture, run, surface_density
 
     def surface_from(
         self, field: DensityField, prior: Prior, preset: SculptPreset
@@ -499,15 +537,15 @@ class SculptPipeline:
         ``SURFACE_DENSITIES`` whose silhouettes best match the field's renders (8 views
         around the head, at most 128²); returns it and that density."""
         views = [*prior.sampler.orbit(6, elevation=15.0), *prior.sampler.orbit(2, elevation=45.0)]
-        occupancy = OccupancyGrid(prior.box, preset.occupancy_resolution)
+        device = next(field.parameters()).device
+        occupancy = OccupancyGrid(prior.box, preset.occupancy_resolution, device=device)
         with torch.no_grad():
             occupancy.update(lambda points: field(points)[0], 0,
                              threshold=_occupied_density(prior, preset))  # fmt: skip
         size, config = min(preset.fine_size, 128), _volume_render_config(prior, preset)
         match = SilhouetteMatch.of_volume(field, [v.camera for v in views], size, config, occupancy)
-        return DMTet.create_matching(
-            field, DMTetConfig(preset.tet_resolution, prior.box), SURFACE_DENSITIES, match
-        )
+        grid = DMTetConfig.with_spacing(prior.box, preset.tet_spacing, preset.max_tets)
+        return DMTet.create_matching(field, grid, SURFACE_DENSITIES, match)
 
     def surface_stage(
         self,
@@ -521,54 +559,57 @@ class SculptPipeline:
         generator: torch.Generator,
         checkpoint_path: Path,
         progress: ProgressCallback,
-    ) -> tuple[list[float], int]:
+    ) -> StageRun:
         """The fine stage's loop, shared by the sculpt and the IESD edit: ``steps`` of
         score distillation on the rasterized DMTet surface and its texture field, with
-        checkpoints at ``checkpoint_path`` and step previews. Returns (every step's loss,
-        the step it started from: > 0 when it resumed)."""
+        checkpoints at ``checkpoint_path`` and step previews, on the generator's device."""
         optimizer = torch.optim.Adam([
             {"params": dmtet.parameters(), "lr": preset.fine_lr},
             {"params": texture.parameters(), "lr": preset.texture_lr},
-        ])  # fmt: skip
-        checkpoint = Checkpoint(checkpoint_path, generator,
-                                dmtet=dmtet, texture=texture, optimizer=optimizer)  # fmt: skip
+        ], betas=preset.adam_betas, eps=1e-15)  # fmt: skip
+        norms = GradientNorms(preset.diagnostics_every)
+        checkpoint = StageCheckpoint(checkpoint_path, generator, preset.checkpoint_seconds,
+                                     dmtet=dmtet, texture=texture, optimizer=optimizer,
+                                     gradient_norms=norms)  # fmt: skip
         losses, start = checkpoint.restore()
-        background = torch.tensor(_TARGET_BACKGROUND)
-        for step in range(start, steps):
-            progress(stage, step / steps)
-            vertices, triangles = dmtet.extract_mesh()
-            if len(triangles) == 0:
-                raise RuntimeError(f"the {stage} stage lost the surface (no triangles left)")
-            views = prior.views(preset.fine_views, generator, preset.face_view_share)
-            shading = random_shading(step + preset.coarse_steps, generator,
-                                     preset.albedo_only_steps)  # fmt: skip
-            light = _light_directions(views, prior)
-            render = render_mesh(
-                vertices, triangles, [v.camera for v in views], preset.fine_size,
-                albedo_from_points(texture, vertices), background, shading, light,
-                adjacency=EdgeAdjacency.from_triangles(triangles),
-            )  # fmt: skip
-            batch = teacher.conditions(views, shading, light, preset.fine_size)
-            # The run's step count: the timestep schedule is annealed across both stages
-            # (HeadSculpt's fine stage samples t in [0.02, 0.50]).
-            overall = preset.coarse_steps + step
-            guided = teacher.guidance(render.rgb, batch, step=overall, generator=generator)
-            loss = (
-                guided.loss
-                + preset.laplacian_weight * laplacian_smoothness(vertices, triangles)
-                + preset.normal_weight * normal_consistency(vertices, triangles)
-            )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(round(float(guided.loss.detach()), 6))
-            done = step + 1
-            if done % preset.preview_every == 0:
-                progress(stage, done / steps, _step_image(render.rgb))
-            if done % preset.checkpoint_every == 0 or done == steps:
-                checkpoint.save(losses, done)
+        background = torch.tensor(_TARGET_BACKGROUND, device=generator.device)
+        with _saved_when_stopped(checkpoint, losses):
+            for step in range(start, steps):
+                progress(stage, step / steps)
+                vertices, triangles = dmtet.extract_mesh()
+                if len(triangles) == 0:
+                    raise RuntimeError(f"the {stage} stage lost the surface (no triangles left)")
+                views = prior.views(preset.fine_views, generator, preset.face_view_share)
+                shading = random_shading(step + preset.coarse_steps, generator,
+                                         preset.albedo_only_steps)  # fmt: skip
+                light = _light_directions(views, prior, generator.device)
+                render = render_mesh(
+                    vertices, triangles, [v.camera for v in views], preset.fine_size,
+                    albedo_from_points(texture, vertices), background, shading, light,
+                    adjacency=EdgeAdjacency.from_triangles(triangles),
+                )  # fmt: skip
+                batch = teacher.conditions(views, shading, light, preset.fine_size)
+                # The run's step count: the timestep schedule is annealed across both stages
+                # (HeadSculpt's fine stage samples t in [0.02, 0.50]).
+                overall = preset.coarse_steps + step
+                guided = teacher.guidance(render.rgb, batch, step=overall, generator=generator)
+                smooth = laplacian_smoothness(vertices, triangles)
+                crease = normal_consistency(vertices, triangles)
+                terms = {"guidance": guided.loss, "laplacian": preset.laplacian_weight * smooth,
+                         "normal_consistency": preset.normal_weight * crease}  # fmt: skip
+                if norms.due(step):
+                    norms.record(step, terms, [*dmtet.parameters(), *texture.parameters()])
+                optimizer.zero_grad(set_to_none=True)
+                sum(terms.values()).backward()
+                optimizer.step()
+                losses.append(round(float(guided.loss.detach()), 6))
+                done = step + 1
+                if done % preset.preview_every == 0:
+                    progress(stage, done / steps, _step_image(render.rgb))
+                if checkpoint.due() or done == steps:
+                    checkpoint.save(losses, done)
         progress(stage, 1.0)
-        return losses, start
+        return StageRun(summarise_losses(losses), start, norms.to_dict(), checkpoint.restarted)
 
     # --- 4. export ------------------------------------------------------------------
     def export(
@@ -581,9 +622,9 @@ class SculptPipeline:
     ) -> Exported:
         """Open the mouth, bake, then rig, the mouth and the rig placed by the landmarks
         found on the surface (:meth:`surface_landmarks`)."""
-        with torch.no_grad():
-            vertices, triangles = dmtet.extract_mesh()
-        vertices, triangles = largest_component(vertices.numpy(), triangles.numpy())
+        with torch.no_grad():  # the mesh leaves the device here
+            vertices, triangles = (t.cpu().numpy() for t in dmtet.extract_mesh())
+        vertices, triangles = largest_component(vertices, triangles)
         colours = colours_at(vertices, texture)
         landmarks, found = self.surface_landmarks(vertices, triangles, prior, colours)
         line, up = mouth_line(landmarks)
@@ -620,17 +661,23 @@ class SculptPipeline:
         is opened and the rig fitted, and whether they were found on it: MediaPipe's, from
         views of the surface, when it is installed and sees the face there (the surface
         may have left the prior's face: a reference run, a strong edit); else the prior's.
-        A landmark no view could lift is the prior's.
+        A landmark no view could lift is the prior's. Found landmarks the head model cannot
+        fit within ``FOUND_FACE_MAX_FIT`` are not a face: the prior's are used.
 
         The views show the surface in its ``colours`` (V, 3) sRGB when given: closed
         lips are one smooth sheet, and in grey clay MediaPipe put their parting 4–11 mm
         too high on the accessorised proof (the upper lip fell below the cut and opened
         with the jaw); in colour, 1 mm low."""
         expected = prior.to_prior_frame(prior.landmarks)
-        found = self.rig.find_landmarks(
-            prior.to_prior_frame(vertices), triangles, expected, colours=colours
-        )
+        surface = prior.to_prior_frame(vertices)
+        found = self.rig.find_landmarks(surface, triangles, expected, colours=colours)
         if found is None:
+            return prior.landmarks, False
+        # MediaPipe can see a face in any blotch of colour; one that no head fits is not the
+        # face the sculpt drew (the prior's landmarks place the mouth then).
+        on_surface = TriangleSurface(surface, triangles)
+        fit = fit_head(self.rig.head, self.rig.landmarks, found, on_surface)
+        if fit.landmark_rms > FOUND_FACE_MAX_FIT:
             return prior.landmarks, False
         missing = np.isnan(found).any(1)
         found[missing] = expected[missing]
@@ -662,36 +709,25 @@ class Exported:
     mouth: dict[str, Any]  # vertices split along the mouth line; whose landmarks placed it
 
 
-class Checkpoint:
-    """A stage's whole state in one file — its modules and optimiser (``parts``: anything
-    with a state_dict), the random generator, the loss curve and the step — replaced
-    atomically, so a crash leaves the previous checkpoint or the new one, never half."""
+@dataclass
+class StageRun:
+    """What a training stage reports for the sidecar."""
 
-    def __init__(self, path: Path, generator: torch.Generator, **parts: Any) -> None:
-        self.path = Path(path)
-        self.generator = generator
-        self.parts = parts
+    losses: list[float]  # the loss curve, summarised (summarise_losses)
+    started_from: int  # the step it started at: > 0 when it resumed a checkpoint
+    gradient_norms: dict[str, list]  # GradientNorms.to_dict()
+    restarted: str | None = None  # why a damaged checkpoint was set aside
 
-    def restore(self) -> tuple[list[float], int]:
-        """Load the last checkpoint into the parts: (losses so far, the step to go on from);
-        ([], 0) when there is none."""
-        if not self.path.exists():
-            return [], 0
-        state = torch.load(self.path, weights_only=False)
-        for name, part in self.parts.items():
-            part.load_state_dict(state[name])
-        self.generator.set_state(state["generator"])
-        return state["losses"], state["step"]
 
-    def save(self, losses: list[float], step: int) -> None:
-        state = {name: part.state_dict() for name, part in self.parts.items()}
-        state.update(generator=self.generator.get_state(), losses=losses, step=step)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".partial")
-        torch.save(state, partial)
-        with open(partial, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(partial, self.path)
+@contextmanager
+def _saved_when_stopped(checkpoint: StageCheckpoint, losses: list[float]):
+    """Save the stage's state when it is stopped (cancel, shutdown): a resumed job goes on
+    from the step it was stopped at, not from the last timed checkpoint."""
+    try:
+        yield
+    except Cancelled:
+        checkpoint.save(losses, len(losses))
+        raise
 
 
 # --- teachers -------------------------------------------------------------------------
@@ -702,11 +738,13 @@ def _reference_target(reference: str | None) -> TexturedMesh:
     return read_head_glb(reference).mesh
 
 
-def _reference_teacher(target: TexturedMesh, reference: str | None, prior: Prior) -> Teacher:
+def _reference_teacher(
+    target: TexturedMesh, reference: str | None, prior: Prior, device: torch.device
+) -> Teacher:
     from headsculpt.guidance.reference import ReferenceGuidance
     from headsculpt.guidance.score_distillation import DistillationConfig
 
-    render_target = mesh_renderer(target, prior)
+    render_target = mesh_renderer(target, prior, device)
 
     def conditions(views, shading, light, size) -> GuidanceBatch:
         return GuidanceBatch([v.label for v in views],
@@ -719,12 +757,16 @@ def _reference_teacher(target: TexturedMesh, reference: str | None, prior: Prior
 
 
 def _stable_diffusion_teacher(
-    request: SculptRequest, preset: SculptPreset, prior: Prior, parametric: ParametricPipeline
+    request: SculptRequest,
+    preset: SculptPreset,
+    prior: Prior,
+    parametric: ParametricPipeline,
+    device: torch.device,
 ) -> Teacher:
     from headsculpt.guidance.models import DiffusionModels, ModelSources
     from headsculpt.guidance.sds import SDSConfig, StableDiffusionGuidance
 
-    models = DiffusionModels.from_sources(ModelSources.from_mapping(request.models))
+    models = DiffusionModels.from_sources(ModelSources.from_mapping(request.models), device)
     config = SDSConfig(
         timesteps=TimestepSchedule((0.02, 0.98), (0.02, 0.50), preset.coarse_steps),
         guidance_scale=preset.guidance_scale,
@@ -732,7 +774,7 @@ def _stable_diffusion_teacher(
         image_size=preset.guidance_image_size,
     )
     guidance = StableDiffusionGuidance(models, request.prompt, config)
-    draw_landmarks = landmark_drawer(prior, parametric.landmarks.connections)
+    draw_landmarks = landmark_drawer(prior, parametric.landmarks.connections, device)
 
     def conditions(views, shading, light, size) -> GuidanceBatch:
         return GuidanceBatch([v.label for v in views], landmark_images=draw_landmarks(views))
@@ -741,6 +783,7 @@ def _stable_diffusion_teacher(
         "kind": "sd",
         "models": dict(request.models),
         "guidance_scale": config.guidance_scale,
+        **guidance.describe(),
     }
     return Teacher(guidance, conditions, describe=describe)
 
@@ -758,18 +801,23 @@ def _volume_render_config(prior: Prior, preset: SculptPreset) -> VolumeRenderCon
 
 
 def mesh_renderer(
-    mesh: TexturedMesh, prior: Prior
+    mesh: TexturedMesh, prior: Prior, device: torch.device | str = "cpu"
 ) -> Callable[[list[SampledView], str, torch.Tensor, int], torch.Tensor]:
-    """Renders (B, 3, size, size) of a textured mesh given in the prior frame, at the
-    student's cameras with its shading and light: what the reference teachers see, and
-    the unedited head IESD's InstructPix2Pix ControlNet sees."""
-    vertices = torch.from_numpy(prior.to_unit_frame(mesh.vertices)).float()
-    triangles = torch.from_numpy(mesh.triangles).long()
-    uv, texture = torch.from_numpy(mesh.uv).float(), torch.from_numpy(mesh.base_color) / 255.0
-    albedo = albedo_from_texture(uv, texture.float())
-    keep = alpha_test(uv, triangles, texture.float())  # a target's hair cards: strands only
+    """Renders (B, 3, size, size) on ``device`` of a textured mesh given in the prior frame,
+    at the student's cameras with its shading and light: what the reference teachers see,
+    and the unedited head IESD's InstructPix2Pix ControlNet sees."""
+
+    def on_device(values: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(values), dtype=dtype, device=device)
+
+    vertices = on_device(prior.to_unit_frame(mesh.vertices), torch.float32)
+    triangles = on_device(mesh.triangles, torch.long)
+    uv, texture = on_device(mesh.uv, torch.float32), on_device(mesh.base_color, torch.float32)
+    texture = texture / 255.0
+    albedo = albedo_from_texture(uv, texture)
+    keep = alpha_test(uv, triangles, texture)  # a target's hair cards: strands only
     adjacency = EdgeAdjacency.from_triangles(triangles)
-    background = torch.tensor(_TARGET_BACKGROUND)
+    background = torch.tensor(_TARGET_BACKGROUND, device=device)
 
     def render(views: list[SampledView], shading: str, light: torch.Tensor, size: int):
         with torch.no_grad():
@@ -781,21 +829,19 @@ def mesh_renderer(
 
 
 def landmark_drawer(
-    prior: Prior, connections: dict[str, np.ndarray]
+    prior: Prior, connections: dict[str, np.ndarray], device: torch.device | str = "cpu"
 ) -> Callable[[list[SampledView]], torch.Tensor]:
-    """The landmark ControlNet's drawing (B, 3, 512, 512) of the prior's landmarks for
-    each view; black for back views (they get no landmark control)."""
-    vertices = torch.from_numpy(prior.mesh.vertices).float()
-    triangles = torch.from_numpy(prior.mesh.triangles).long()
-    landmarks = torch.from_numpy(prior.landmarks).float()
+    """The landmark ControlNet's drawings (B, 3, 512, 512) on ``device`` of the prior's
+    landmarks for each view: every group within 90° of the face, its oval farther round,
+    nothing for back views (render/landmark_condition.py)."""
+    painter = LandmarkPainter(connections, _LANDMARK_SIZE)
+    landmarks = torch.as_tensor(prior.landmarks, dtype=torch.float32, device=device)
+    centre = prior.landmarks.mean(0)
 
     def draw(views: list[SampledView]) -> torch.Tensor:
-        drawings = [
-            landmark_condition_image(v.camera, landmarks, vertices, triangles, connections,
-                                     _LANDMARK_SIZE, back_view=v.label == "back")
-            for v in views
-        ]  # fmt: skip
-        return torch.from_numpy(np.stack(drawings)).permute(0, 3, 1, 2).float() / 255.0
+        scopes = [drawing_scope(off_front(v.camera, centre, FACE_FORWARD), v.label == "back")
+                  for v in views]  # fmt: skip
+        return painter([v.camera for v in views], landmarks, scopes)
 
     return draw
 
@@ -813,12 +859,15 @@ def _parent_glb(outputs: JobOutputs) -> Path:
     return path
 
 
-def _light_directions(views: list[SampledView], prior: Prior) -> torch.Tensor:
+def _light_directions(
+    views: list[SampledView], prior: Prior, device: torch.device | str = "cpu"
+) -> torch.Tensor:
     """A light near each camera (threestudio's "light near the eye"), the same for the
     student's render and the teacher's."""
-    centre = torch.tensor(prior.sampler.target)
-    eyes = torch.tensor([v.camera.eye for v in views])
-    return torch.nn.functional.normalize(eyes - centre, dim=1)
+    centre = np.asarray(prior.sampler.target)
+    eyes = np.asarray([v.camera.eye for v in views])
+    directions = torch.as_tensor(eyes - centre, dtype=torch.float32, device=device)
+    return torch.nn.functional.normalize(directions, dim=1)
 
 
 def _textured_part(mesh: UnwrappedMesh, base_colour: np.ndarray) -> InputPart:
@@ -835,7 +884,8 @@ def _mouth_inside_part(opened: OpenedMouth, prior: Prior) -> InputPart:
     """The pocket behind the lips, in the painted head's mouth colour. Its rim shares
     the cut's positions, so the rig welds it to the lips."""
     used, triangles = np.unique(opened.pocket, return_inverse=True)
-    colour = tuple(float(c) for c in srgb_to_linear(torch.tensor(MOUTH_INSIDE)))
+    linear = srgb_to_linear(torch.tensor(MOUTH_INSIDE))  # cpu-side: a material's colour
+    colour = tuple(float(c) for c in linear)
     return InputPart(
         name=MOUTH_INSIDE_PART,
         vertices=prior.to_prior_frame(opened.vertices[used]),
@@ -890,7 +940,9 @@ def _step_image(rgb: torch.Tensor):
     """The step's renders side by side, at least 256 pixels high (a PIL image)."""
     from PIL import Image
 
-    row = torch.cat(list(rgb.detach().clamp(0, 1)), dim=2)  # views side by side
+    row = torch.cat(
+        list(rgb.detach().clamp(0, 1).cpu()), dim=2
+    )  # views side by side, off the device
     pixels = (row.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
     image = Image.fromarray(pixels)
     factor = max(1, 256 // image.height)

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from headsculpt import __version__
+from headsculpt.devices import resolve_device, seeded_generator
 from headsculpt.eval.reconstruction import (
     measure_reconstruction,
     outer_points,
@@ -57,6 +58,7 @@ from headsculpt.geometry.texture_field import TextureField, TextureFieldConfig
 from headsculpt.guidance.iesd import IESDConfig
 from headsculpt.guidance.score_distillation import GuidanceBatch, TimestepSchedule
 from headsculpt.guidance.sources import MissingWeightsError
+from headsculpt.limits import IESD_WEIGHT_AS_ASKED
 from headsculpt.pipelines.sculpt import (
     GUIDANCES,
     REQUIRED_SLOTS,
@@ -65,7 +67,6 @@ from headsculpt.pipelines.sculpt import (
     Teacher,
     landmark_drawer,
     mesh_renderer,
-    summarise_losses,
 )
 from headsculpt.pipelines.sculpt_presets import SCULPT_PRESETS, SculptPreset
 from headsculpt.progress import ProgressCallback, no_progress, scaled_progress
@@ -89,7 +90,7 @@ class SculptEditRequest:
     parent_glb: Path  # the parent sculpt's GLB (prior frame, metres), rigged
     description: str  # the parent's prompt (identity text)
     instruction: str  # the edit ("give him a beard")
-    edit_scale: float = 1.0  # w_e in [0, 1]
+    edit_scale: float = IESD_WEIGHT_AS_ASKED  # w_e in [0, 1]: limits.iesd_weight
     quality: str = "standard"  # a SCULPT_PRESETS name
     seed: int = 0
     texture_size: int = 2048
@@ -98,6 +99,7 @@ class SculptEditRequest:
     guidance: str = "sd"  # "sd" (EditGuidance, guidance/iesd.py) or "reference"
     reference: str | None = None  # reference guidance: the edited target B's GLB; A is the parent
     negative_prompt: str = ""
+    device: str | None = None  # auto (CUDA when present), cpu, cuda, cuda:N: devices.py
 
 
 class SculptEditor:
@@ -111,13 +113,14 @@ class SculptEditor:
     ) -> dict[str, Any]:
         """One edited head: returns the GLB bytes, the sidecar and the textured mesh."""
         self.check(request)
-        preset = SCULPT_PRESETS[request.quality]
+        preset = SCULPT_PRESETS[request.quality].for_guidance(request.guidance)
+        device = resolve_device(request.device)
         scratch = Path(scratch)
         scratch.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         timings: dict[str, float] = {}
         torch.manual_seed(request.seed)
-        generator = torch.Generator().manual_seed(request.seed)
+        generator = seeded_generator(device, request.seed)
         coarse_steps, fine_steps = preset.edit_coarse_steps, preset.edit_steps
         total = coarse_steps + fine_steps + 2  # + the parent and the export
 
@@ -130,36 +133,33 @@ class SculptEditor:
         # 1. Parent: its surface, landmarks, unit frame and cameras; the teacher.
         progress("parent", 0.0)
         parent, prior = self.parent(request)
-        teacher = self.teacher(request, preset, prior, parent)
+        teacher = self.teacher(request, preset, prior, parent, device)
         lap("parent")
 
         # 2. Re-initialise from the parent, and (edit_coarse_steps > 0) let the volume
         # stage move the outline: the rasterizer's silhouettes barely pass gradients
         # (docs/sculpt.md), so only colour and relief would change in the fine stage.
-        resumed_from, surface_density = {}, None
+        surface_density, runs = None, {}
         if coarse_steps:
-            field = self.sculpt.coarse_field(prior, preset)
+            field = self.sculpt.coarse_field(prior, preset, device)
             if not (scratch / f"{COARSE_STAGE}.pt").exists():  # else the checkpoint's state
                 fit_field_colours(field, prior.mesh, request.seed)
-            field, coarse_losses, resumed_from[COARSE_STAGE] = self.sculpt.coarse(
+            field, runs[COARSE_STAGE] = self.sculpt.coarse(
                 prior, teacher, preset, generator, scratch, share(1, 1 + coarse_steps),
                 field=field, steps=coarse_steps, stage=COARSE_STAGE,
             )  # fmt: skip
             dmtet, surface_density = self.sculpt.surface_from(field, prior, preset)
             texture = TextureField.create_from(field)
-            losses = {COARSE_STAGE: coarse_losses}
         else:
             fit = not (scratch / f"{FINE_STAGE}.pt").exists()
-            dmtet, texture = self.initialise(prior, preset, request.seed, fit=fit)
-            losses = {}
+            dmtet, texture = self.initialise(prior, preset, request.seed, fit=fit, device=device)
         lap("initialise")
 
         # 3. IESD through the sculpt's fine-stage loop.
-        fine_losses, resumed_from[FINE_STAGE] = self.sculpt.surface_stage(
+        runs[FINE_STAGE] = self.sculpt.surface_stage(
             FINE_STAGE, dmtet, texture, prior, teacher, preset, fine_steps, generator,
             scratch / f"{FINE_STAGE}.pt", share(1 + coarse_steps, 1 + coarse_steps + fine_steps),
         )  # fmt: skip
-        losses[FINE_STAGE] = summarise_losses(fine_losses)
         lap("edit")
 
         # 4. Export: bake and rig as the sculpt does.
@@ -184,9 +184,12 @@ class SculptEditor:
             "preset": asdict(preset),
             "guidance": teacher.describe,
             "texture_size": texture_size,
+            "device": str(device),
             "seconds": {k: round(v, 2) for k, v in timings.items()},
-            "losses": losses,
-            "resumed_from": resumed_from,  # > 0: the stage went on from its checkpoint
+            "losses": {stage: run.losses for stage, run in runs.items()},
+            "gradient_norms": {stage: run.gradient_norms for stage, run in runs.items()},
+            # > 0: the stage went on from its checkpoint
+            "resumed_from": {stage: run.started_from for stage, run in runs.items()},
             # The volume stage's density DMTet restarted at (None: the parent's surface).
             "surface_start_density": surface_density,
             "mesh": {
@@ -196,6 +199,9 @@ class SculptEditor:
             "mouth": exported.mouth,
             "rig": {k: v for k, v in exported.rigged.report.items() if k == "check"},
         }
+        restarted = [run.restarted for run in runs.values() if run.restarted]
+        if restarted:
+            sidecar["checkpoint_restarts"] = restarted
         if teacher.target is not None:  # reference: how close to B it came, and to A
             to_edited = measure_reconstruction(exported.mesh, teacher.target)
             to_identity = measure_reconstruction(exported.mesh, parent)
@@ -236,30 +242,45 @@ class SculptEditor:
 
     # --- the guidance -------------------------------------------------------------------
     def teacher(
-        self, request: SculptEditRequest, preset: SculptPreset, prior: Prior, parent: TexturedMesh
+        self,
+        request: SculptEditRequest,
+        preset: SculptPreset,
+        prior: Prior,
+        parent: TexturedMesh,
+        device: torch.device | str = "cpu",
     ) -> Teacher:
-        """IESD with Stable Diffusion and both ControlNets, or the reference edit teacher."""
-        render_parent = mesh_renderer(parent, prior)
+        """IESD with Stable Diffusion and both ControlNets, or the reference edit teacher,
+        on ``device``."""
+        device = torch.device(device)
+        render_parent = mesh_renderer(parent, prior, device)
         if request.guidance == "reference":
-            return _reference_edit_teacher(request, prior, render_parent)
+            return _reference_edit_teacher(request, prior, render_parent, device)
         return _stable_diffusion_edit_teacher(
             request, preset, prior, render_parent,
-            landmark_drawer(prior, self.sculpt.parametric.landmarks.connections),
+            landmark_drawer(prior, self.sculpt.parametric.landmarks.connections, device), device,
         )  # fmt: skip
 
     # --- 2. initialise ------------------------------------------------------------------
     def initialise(
-        self, prior: Prior, preset: SculptPreset, seed: int, fit: bool = True
+        self,
+        prior: Prior,
+        preset: SculptPreset,
+        seed: int,
+        fit: bool = True,
+        device: torch.device | str = "cpu",
     ) -> tuple[DMTet, TextureField]:
-        """The fine stage's start from the parent: its signed distance on the tet grid and
-        a texture field fitted to its colours (``fit=False`` when a checkpoint follows)."""
-        dmtet = DMTet(DMTetConfig(preset.tet_resolution, prior.box))
+        """The fine stage's start from the parent, on ``device``: its signed distance on the
+        tet grid and a texture field fitted to its colours (``fit=False`` when a checkpoint
+        follows)."""
+        grid = DMTetConfig.with_spacing(prior.box, preset.tet_spacing, preset.max_tets)
+        dmtet = DMTet(grid, device)
         encoding = HashGridConfig(levels=preset.hash_levels, log2_table_size=preset.hash_log2_table)
-        texture = TextureField(TextureFieldConfig(box=prior.box, encoding=encoding))
+        texture = TextureField(TextureFieldConfig(box=prior.box, encoding=encoding), device=device)
         if fit:
             mesh = prior.mesh
-            resolution = min(preset.tet_resolution + 1, _SDF_MAX_RESOLUTION)
+            resolution = min(max(grid.cells) + 1, _SDF_MAX_RESOLUTION)
             sdf = GridSDF.from_mesh(mesh.vertices, mesh.triangles, prior.box, resolution)
+            sdf = sdf.to(device)
             with torch.no_grad():
                 dmtet.sdf.copy_(parent_sdf(sdf, dmtet))
             fit_texture(texture, mesh, float(dmtet.cell_size.max()), seed)
@@ -288,13 +309,14 @@ def fit_field_colours(field: DensityField, mesh: TexturedMesh, seed: int) -> Non
     parent's signed distance put it: the MLP's density output stays at its start (0) on
     the surface and anywhere in the box (hash collisions would otherwise grow floaters)."""
     box = field.config.box
-    generator = torch.Generator().manual_seed(seed)
+    device = next(field.parameters()).device
+    generator = seeded_generator(device, seed)
 
     def raw(points: torch.Tensor) -> torch.Tensor:
         return field.mlp(field.encoding(box.to_unit(points)))
 
     def loss(points: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
-        anywhere = box.from_unit(torch.rand(points.shape, generator=generator))
+        anywhere = box.from_unit(torch.rand(points.shape, generator=generator, device=device))
         on_surface = raw(points)
         colour_error = (torch.sigmoid(on_surface[:, 1:]) - colours).square().mean()
         density_drift = on_surface[:, 0].square().mean() + raw(anywhere)[:, 0].square().mean()
@@ -320,17 +342,21 @@ def _fit_colours(
     points = outer_points(points, mesh.vertices, mesh.triangles, keep=keep)  # not teeth or eyes
     surface = TriangleSurface(mesh.vertices, mesh.triangles)
     hits = surface.closest(points)
-    uv = torch.from_numpy(hits.interpolate(np.asarray(mesh.uv, np.float64), mesh.triangles))
-    image = torch.from_numpy(mesh.base_color[..., :3]).float() / 255.0
-    colours = sample_texture(image, uv.float())
+    parameters = list(parameters)
+    device = parameters[0].device
+    uv = hits.interpolate(np.asarray(mesh.uv, np.float64), mesh.triangles)
+    image = torch.as_tensor(mesh.base_color[..., :3], dtype=torch.float32, device=device) / 255.0
+    colours = sample_texture(image, torch.as_tensor(uv, dtype=torch.float32, device=device))
     normals = surface.face_normals[hits.triangle_ids]
     shift = rng.uniform(-_TEXTURE_SHELL_CELLS, _TEXTURE_SHELL_CELLS, (len(points), 1)) * cell
-    inputs = torch.from_numpy(np.concatenate([hits.points, hits.points + shift * normals])).float()
+    inputs = np.concatenate([hits.points, hits.points + shift * normals])
+    inputs = torch.as_tensor(inputs, dtype=torch.float32, device=device)
     colours = torch.cat([colours, colours])
     optimizer = torch.optim.Adam(parameters, lr=1e-2)
-    generator = torch.Generator().manual_seed(seed)
+    generator = seeded_generator(device, seed)
     for _ in range(_COLOUR_FIT_STEPS):
-        rows = torch.randint(0, len(inputs), (_TEXTURE_BATCH,), generator=generator)
+        rows = torch.randint(0, len(inputs), (_TEXTURE_BATCH,), generator=generator,
+                             device=device)  # fmt: skip
         loss = loss_fn(inputs[rows], colours[rows])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -346,11 +372,13 @@ def edit_timesteps(preset: SculptPreset) -> TimestepSchedule:
     return TimestepSchedule((0.02, 0.98), (0.02, 0.50), preset.edit_coarse_steps)
 
 
-def _reference_edit_teacher(request: SculptEditRequest, prior: Prior, render_parent) -> Teacher:
+def _reference_edit_teacher(
+    request: SculptEditRequest, prior: Prior, render_parent, device: torch.device
+) -> Teacher:
     from headsculpt.guidance.reference import ReferenceEditGuidance
 
     edited = read_head_glb(request.reference).mesh
-    render_edited = mesh_renderer(edited, prior)
+    render_edited = mesh_renderer(edited, prior, device)
 
     def conditions(views, shading, light, size) -> GuidanceBatch:
         return GuidanceBatch(
@@ -367,14 +395,20 @@ def _reference_edit_teacher(request: SculptEditRequest, prior: Prior, render_par
 
 
 def _stable_diffusion_edit_teacher(
-    request: SculptEditRequest, preset: SculptPreset, prior: Prior, render_parent, draw_landmarks
+    request: SculptEditRequest,
+    preset: SculptPreset,
+    prior: Prior,
+    render_parent,
+    draw_landmarks,
+    device: torch.device,
 ) -> Teacher:
     from headsculpt.guidance.iesd import EditGuidance
     from headsculpt.guidance.models import DiffusionModels, ModelSources
 
     models = DiffusionModels.from_sources(
-        ModelSources.from_mapping(request.models), need=("landmark_controlnet", "edit_controlnet")
-    )
+        ModelSources.from_mapping(request.models), device,
+        need=("landmark_controlnet", "edit_controlnet"),
+    )  # fmt: skip
     config = IESDConfig(
         timesteps=edit_timesteps(preset),
         guidance_scale=preset.guidance_scale,
@@ -385,10 +419,12 @@ def _stable_diffusion_edit_teacher(
     guidance = EditGuidance(models, request.description, request.instruction, config)
 
     def conditions(views, shading, light, size) -> GuidanceBatch:
+        # The InstructPix2Pix ControlNet sees the parent at the guidance's own image size,
+        # not at the stage's render size (64² in the volume stage, upsampled: a blur).
         return GuidanceBatch(
             [v.label for v in views],
             landmark_images=draw_landmarks(views),
-            source_images=render_parent(views, shading, light, size),
+            source_images=render_parent(views, shading, light, config.image_size),
         )
 
     describe = {

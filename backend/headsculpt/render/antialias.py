@@ -49,11 +49,13 @@ class EdgeAdjacency:
         so that a UV seam is not mistaken for an open edge. Edges shared by more
         than two triangles count as open.
         """
-        faces = torch.as_tensor(triangles).long().cpu()
+        # A tensor keeps its device (the fine stage's, every step); numpy's are the export's.
+        faces = torch.as_tensor(triangles).long()  # cpu-side: numpy arrays only
         if vertex_ids is not None:
-            faces = torch.as_tensor(np.asarray(vertex_ids, dtype=np.int64))[faces]
+            ids = np.asarray(vertex_ids, dtype=np.int64)
+            faces = torch.as_tensor(ids, device=faces.device)[faces]
         first, second = MeshEdges.of(faces).shared_sides()
-        neighbour = torch.full((len(faces) * 3,), -1, dtype=torch.int64)
+        neighbour = torch.full((len(faces) * 3,), -1, dtype=torch.int64, device=faces.device)
         neighbour[first] = second // 3
         neighbour[second] = first // 3
         return cls(neighbour.reshape(-1, 3))

@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 WORLD_UP = (0.0, 0.0, 1.0)
+FACE_FORWARD = (0.0, -1.0, 0.0)  # the way the face looks, in the prior frame and its unit frame
 
 
 @dataclass(frozen=True)
@@ -26,38 +28,53 @@ class Camera:
     far: float = 10.0
     up: tuple[float, float, float] = WORLD_UP
 
-    def view_matrix(self, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """World → camera (4×4)."""
-        eye = torch.tensor(self.eye, dtype=torch.float64)
-        forward = torch.tensor(self.target, dtype=torch.float64) - eye
-        forward = forward / forward.norm()
-        right = torch.linalg.cross(forward, torch.tensor(self.up, dtype=torch.float64))
-        if right.norm() < 1e-9:  # looking straight up or down: any right vector will do
-            right = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
-        right = right / right.norm()
-        true_up = torch.linalg.cross(right, forward)
-        view = torch.eye(4, dtype=torch.float64)
+    def view_matrix(
+        self, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"
+    ) -> torch.Tensor:
+        """World → camera (4×4) on ``device``: worked out on the host in float64 (a
+        camera is a handful of numbers), made a tensor once."""
+        return torch.as_tensor(self._view(), dtype=dtype, device=device)
+
+    def projection_matrix(
+        self,
+        aspect: float = 1.0,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str = "cpu",
+    ) -> torch.Tensor:
+        """Camera → clip (4×4) on ``device``, OpenGL convention."""
+        return torch.as_tensor(self._projection(aspect), dtype=dtype, device=device)
+
+    def to_clip(self, points: torch.Tensor, aspect: float = 1.0) -> torch.Tensor:
+        """World points (V, 3) → homogeneous clip positions (V, 4), on the points' device."""
+        matrix = self._projection(aspect) @ self._view()
+        matrix = torch.as_tensor(matrix.T, dtype=points.dtype, device=points.device)
+        homogeneous = torch.cat([points, torch.ones_like(points[:, :1])], dim=1)
+        return homogeneous @ matrix
+
+    def _view(self) -> np.ndarray:
+        eye = np.asarray(self.eye, np.float64)
+        forward = np.asarray(self.target, np.float64) - eye
+        forward = forward / np.linalg.norm(forward)
+        right = np.cross(forward, np.asarray(self.up, np.float64))
+        if np.linalg.norm(right) < 1e-9:  # looking straight up or down: any right will do
+            right = np.array([1.0, 0.0, 0.0])
+        right = right / np.linalg.norm(right)
+        true_up = np.cross(right, forward)
+        view = np.eye(4)
         view[0, :3], view[1, :3], view[2, :3] = right, true_up, -forward
         view[:3, 3] = -view[:3, :3] @ eye
-        return view.to(dtype)
+        return view
 
-    def projection_matrix(self, aspect: float = 1.0, dtype: torch.dtype = torch.float32):
-        """Camera → clip (4×4), OpenGL convention."""
+    def _projection(self, aspect: float) -> np.ndarray:
         f = 1.0 / math.tan(math.radians(self.fov_y_degrees) / 2.0)
         n, fa = self.near, self.far
-        proj = torch.zeros(4, 4, dtype=torch.float64)
+        proj = np.zeros((4, 4))
         proj[0, 0] = f / aspect
         proj[1, 1] = f
         proj[2, 2] = (fa + n) / (n - fa)
         proj[2, 3] = 2.0 * fa * n / (n - fa)
         proj[3, 2] = -1.0
-        return proj.to(dtype)
-
-    def to_clip(self, points: torch.Tensor, aspect: float = 1.0) -> torch.Tensor:
-        """World points (V, 3) → homogeneous clip positions (V, 4)."""
-        matrix = self.projection_matrix(aspect, points.dtype) @ self.view_matrix(points.dtype)
-        homogeneous = torch.cat([points, torch.ones_like(points[:, :1])], dim=1)
-        return homogeneous @ matrix.T.to(points.device)
+        return proj
 
 
 def orbit_camera(

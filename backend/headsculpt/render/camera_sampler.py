@@ -111,12 +111,14 @@ class CameraSampler:
     def sample(self, count: int, generator: torch.Generator | None = None) -> list[SampledView]:
         """``count`` random views, reproducible through ``generator``."""
         config = self.config
-        draws = torch.rand(count, 4, generator=generator, dtype=torch.float64)
-        ranges = torch.tensor(
-            [config.azimuth_range, config.elevation_range, config.fov_range, config.framing_range],
-            dtype=torch.float64,
+        # Drawn where the generator lives (one device, one random stream per run); a camera
+        # is a few numbers the host needs, so they come back as floats.
+        device = "cpu" if generator is None else generator.device
+        draws = torch.rand(count, 4, generator=generator, dtype=torch.float64, device=device)
+        ranges = np.array(
+            [config.azimuth_range, config.elevation_range, config.fov_range, config.framing_range]
         )
-        values = ranges[:, 0] + draws * (ranges[:, 1] - ranges[:, 0])
+        values = ranges[:, 0] + draws.cpu().numpy() * (ranges[:, 1] - ranges[:, 0])
         return [self.view(*(float(v) for v in row)) for row in values]
 
     def orbit(

@@ -91,7 +91,8 @@ def render_mesh(
     triangles = triangles.long()
     adjacency = adjacency or EdgeAdjacency.from_triangles(triangles)
     count = len(cameras)
-    background = torch.as_tensor(background, dtype=vertices.dtype).expand(count, 3)
+    device = vertices.device
+    background = torch.as_tensor(background, dtype=vertices.dtype, device=device).expand(count, 3)
     corners = vertices[triangles]
     face_normals = functional.normalize(
         torch.linalg.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), dim=1
@@ -104,9 +105,10 @@ def render_mesh(
         colour = albedo(raster, triangles)
         if shading != "albedo":
             if light_dirs is None:
-                light = torch.tensor(camera.eye, dtype=vertices.dtype) - centre
+                light = torch.tensor(camera.eye, dtype=vertices.dtype, device=device) - centre
             else:
-                light = torch.as_tensor(light_dirs, dtype=vertices.dtype).expand(count, 3)[index]
+                light = torch.as_tensor(light_dirs, dtype=vertices.dtype, device=device)
+                light = light.expand(count, 3)[index]
             light = functional.normalize(light, dim=0)
             normal = face_normals[raster.triangle_ids]
             lambert = (normal @ light).clamp(min=0.0)[:, None]

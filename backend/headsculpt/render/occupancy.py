@@ -29,19 +29,22 @@ PROBE_EVERY_CELL_UP_TO = 64**3
 class OccupancyGrid(nn.Module):
     """``resolution``³ cells over ``box``; every cell starts occupied."""
 
-    def __init__(self, box: Box, resolution: int = 64, dilation: int = 1) -> None:
+    def __init__(
+        self, box: Box, resolution: int = 64, dilation: int = 1, device: torch.device | str = "cpu"
+    ) -> None:
         super().__init__()
         if resolution < 1 or dilation < 0:
             raise ValueError("resolution must be ≥ 1 and dilation ≥ 0")
         self.box = box
         self.resolution = resolution
         self.dilation = dilation
-        lower, upper = box.corners()
+        lower, upper = box.corners(device)
+        cube = (resolution,) * 3
         self.register_buffer("lower", lower)
         self.register_buffer("cell_size", (upper - lower) / resolution)
-        self.register_buffer("density", torch.zeros((resolution,) * 3))
-        self.register_buffer("mask", torch.ones((resolution,) * 3, dtype=torch.bool))
-        self.register_buffer("updates", torch.zeros((), dtype=torch.int64))
+        self.register_buffer("density", torch.zeros(cube, device=device))
+        self.register_buffer("mask", torch.ones(cube, dtype=torch.bool, device=device))
+        self.register_buffer("updates", torch.zeros((), dtype=torch.int64, device=device))
 
     @property
     def occupied_fraction(self) -> float:

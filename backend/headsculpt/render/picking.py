@@ -59,7 +59,7 @@ def pick_surface(
     fine_w, fine_h = width * factor, height * factor
     clip = camera.to_clip(vertices.double(), aspect=width / height)
     raster = rasterize(clip, triangles, fine_h, fine_w, keep=keep)
-    triangle_at = torch.full((fine_h * fine_w,), -1, dtype=torch.int64)
+    triangle_at = torch.full((fine_h * fine_w,), -1, dtype=torch.int64, device=clip.device)
     triangle_at[raster.pixels] = raster.triangle_ids
     fine = positions.double() * factor
     col = fine[:, 0].floor().long().clamp(0, fine_w - 1)
@@ -101,7 +101,7 @@ def visible_points(
     pixels, _ = to_pixels(camera, points, size, size)
     pick = pick_surface(camera, vertices, triangles, pixels, size, size, supersample=1, keep=keep)
     surface = pick.interpolate(vertices, triangles)
-    eye = torch.tensor(camera.eye, dtype=points.dtype)
+    eye = torch.tensor(camera.eye, dtype=points.dtype, device=points.device)
     point_distance = (points - eye).norm(dim=1)
     surface_distance = (surface.to(points.dtype) - eye).norm(dim=1)
     in_view = (pixels >= 0).all(1) & (pixels[:, 0] < size) & (pixels[:, 1] < size)

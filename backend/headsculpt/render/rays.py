@@ -30,8 +30,8 @@ def camera_rays(
     aspect ratio is W / H, as :func:`headsculpt.render.camera.to_pixels` uses.
     """
     # Built in float64 so that rays of a distant camera stay exactly on the pixel centres.
-    rows = torch.arange(height, dtype=torch.float64)
-    cols = torch.arange(width, dtype=torch.float64)
+    rows = torch.arange(height, dtype=torch.float64, device=device)
+    cols = torch.arange(width, dtype=torch.float64, device=device)
     ndc_y = 1.0 - (2.0 * rows + 1.0) / height
     ndc_x = (2.0 * cols + 1.0) / width - 1.0
     tan_half = math.tan(math.radians(camera.fov_y_degrees) / 2.0)
@@ -41,11 +41,11 @@ def camera_rays(
     in_camera = torch.stack(
         [grid_x * tan_half * aspect, grid_y * tan_half, -torch.ones_like(grid_x)], dim=-1
     ).reshape(-1, 3)
-    rotation = camera.view_matrix(torch.float64)[:3, :3]  # world → camera
+    rotation = camera.view_matrix(torch.float64, device)[:3, :3]  # world → camera
     directions = in_camera @ rotation  # camera → world is the transpose
     directions = directions / directions.norm(dim=1, keepdim=True)
-    origins = torch.tensor(camera.eye, dtype=torch.float64).expand_as(directions)
-    return origins.to(device, dtype).contiguous(), directions.to(device, dtype).contiguous()
+    origins = torch.tensor(camera.eye, dtype=torch.float64, device=device).expand_as(directions)
+    return origins.to(dtype).contiguous(), directions.to(dtype).contiguous()
 
 
 def intersect_box(
