@@ -239,7 +239,8 @@ def test_health_names_version_device_pipelines_and_queues(tmp_path):
     assert health["pipelines"]["parametric"]["available"] is True
     server.store.create(JobRequest(prompt="a"))
     server.runner.submit(server.store.list()[0][0].id)  # not started: it stays in line
-    assert server.request("GET", "/v1/health").json()["queued"] == {"cpu": 1, "gpu": 0}
+    assert server.request("GET", "/v1/health").json()["queued"] == {"cpu": 1, "cpu-long": 0,
+                                                                    "gpu": 0}  # fmt: skip
 
 
 def test_files_download_with_their_type_length_and_name(server):

@@ -107,3 +107,10 @@ def test_the_server_rigs_an_uploaded_mesh(scan, tmp_path):
         assert _morph_count(glb) == 52
         report = client.get(f"/v1/jobs/{done['id']}/files/head.json").json()
         assert report["parent"] == upload["id"] and report["input"] == "scan.obj"
+        assert done["mode"] == "rig"  # its own mode, not a parametric head's
+    # Everything the job left is private, its scratch files too (the worker's preview GLB).
+    folder = tmp_path / "jobs" / done["id"]
+    assert (folder / "scratch" / "rigged.glb").exists()
+    for path in [folder, *folder.rglob("*")]:
+        expected = 0o700 if path.is_dir() else 0o600
+        assert path.stat().st_mode & 0o777 == expected, path

@@ -5,9 +5,15 @@ file name or an undecodable body, 401 without the right token, 403 for a request
 whose Host or Origin is not this server's (a web page trying to drive it: DNS
 rebinding), 404 for an unknown job or file, 408 for a body that stalls, 409 for
 an action the job's state forbids, 413 for a body over the limit, 422 for a
-malformed body or parameter (``field`` names it), 501 for a mode whose pipeline
-does not exist yet, 507 (503 for a read-only disk) when the data disk refuses
-writes. No answer echoes the request's values back.
+malformed body or parameter (``field`` names it), 429 (with Retry-After) when
+``MAX_CONCURRENT_UPLOADS`` uploads are already arriving, 501 for a mode whose
+pipeline does not exist yet, 507 (503 for a read-only disk) when the data disk
+refuses writes. No answer echoes the request's values back.
+
+Uploads are streamed: each chunk goes to a private file in the data folder as it
+arrives (the size cap and the stall deadline enforced while it does), so the
+server's memory does not grow with them; a file over a mesh budget is refused
+(422 naming the budget) before it is kept.
 """
 
 from __future__ import annotations
@@ -40,7 +46,14 @@ from headsculpt.api.schemas import (
     JobRequest,
     JobStatus,
 )
-from headsculpt.limits import MAX_UPLOAD_BYTES, MESH_SUFFIXES
+from headsculpt.export.mesh_budget import MeshFileError, check_mesh_file
+from headsculpt.limits import (
+    MAX_CONCURRENT_UPLOADS,
+    MAX_UPLOAD_BYTES,
+    MESH_SUFFIXES,
+    UPLOAD_RETRY_AFTER_SECONDS,
+)
+from headsculpt.pipelines.registry import job_kinds
 
 MAX_BODY_BYTES = 64 * 1024
 BODY_TIMEOUT_SECONDS = 10.0  # a body that stalls longer is answered 408
@@ -81,7 +94,7 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES, limits={"/v1/uploads": MAX_UPLOAD_BYTES})
+    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES, streamed={"/v1/uploads": MAX_UPLOAD_BYTES})
     app.add_middleware(_TrustedOrigin, allowed_hosts=allowed_hosts)  # outermost: first
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -132,17 +145,18 @@ def create_app(
             if parent.state != "succeeded":
                 message = f"job {parent.id} is {parent.state}; only a finished head can be a parent"
                 raise _fail(409, message, "parent_id")
-            if request.kind == "edit" and parent.mode != request.mode:
-                message = (f"job {parent.id} is a {parent.mode} head: edit it with mode "
-                           f"{parent.mode!r}")  # fmt: skip
-                raise _fail(409, message, "mode")
+            if request.kind == "edit":
+                _check_edit_parent(parent, request)
         status = store.create(request)
         runner.submit(status.id)
         response.headers["Location"] = f"/v1/jobs/{status.id}"
         return status
 
+    arriving = _UploadSlots(MAX_CONCURRENT_UPLOADS)
+
     @v1.post("/uploads", status_code=201, response_model=JobStatus,
-             responses={**_ERRORS, 507: {"model": ErrorBody}})  # fmt: skip
+             responses={**_ERRORS, 429: {"model": ErrorBody},
+                        507: {"model": ErrorBody}})  # fmt: skip
     async def upload(
         request: Request,
         name: str = Query(
@@ -150,15 +164,31 @@ def create_app(
         ),  # fmt: skip
     ) -> JobStatus:
         """Send a file (the raw body): a head mesh to rig. It is kept as a finished job of
-        kind "upload"; a job that uses it names it as its ``parent_id``."""
+        kind "upload"; a job that uses it names it as its ``parent_id``. The body is streamed
+        to disk; at most ``MAX_CONCURRENT_UPLOADS`` arrive at once (429 + Retry-After)."""
         if not is_safe_file_name(name) or not name.lower().endswith(MESH_SUFFIXES):
             raise _fail(422, f"name: a plain file name ending in {', '.join(MESH_SUFFIXES)}",
                         "name")  # fmt: skip
-        data = await request.body()
-        problem = _mesh_problem(name, data)
-        if problem:
-            raise _fail(422, f"body: {problem}", "body")
-        return await asyncio.to_thread(store.create_upload, name, data)
+        if not arriving.take():
+            raise _fail(
+                429, f"body: {MAX_CONCURRENT_UPLOADS} uploads are arriving already; send it "
+                f"again in {UPLOAD_RETRY_AFTER_SECONDS} s", "body",
+                headers={"Retry-After": str(UPLOAD_RETRY_AFTER_SECONDS)},
+            )  # fmt: skip
+        path = None
+        try:
+            path, handle = await asyncio.to_thread(store.incoming_file, name)
+            with handle:
+                await _receive_to(request, handle, name)
+            problem = await asyncio.to_thread(_budget_problem, path, name)
+            if problem:
+                raise _fail(422, f"body: {problem}", "body")
+            runner.warm_up("rig")  # a rig is likely to follow: its worker gets ready
+            return await asyncio.to_thread(store.create_upload, name, path)
+        finally:
+            arriving.give_back()
+            if path is not None:
+                await asyncio.to_thread(store.discard_incoming, path)
 
     @v1.get("/jobs", response_model=JobList, responses=_ERRORS)
     def history(
@@ -222,9 +252,91 @@ def _get(store: JobStore, job_id: str, field: str = "job_id") -> JobStatus:
         raise _fail(404, f"no job {job_id}", field) from None
 
 
-def _fail(status: int, message: str, field: str | None = None) -> HTTPException:
+def _fail(
+    status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> HTTPException:
     """An error answer; ``field`` names the part of the request to blame."""
-    return HTTPException(status, {"error": message, "field": field})
+    return HTTPException(status, {"error": message, "field": field}, headers=headers)
+
+
+def _check_edit_parent(parent: JobStatus, request: JobRequest) -> None:
+    """An edit's parent must be a head HeadSculpt made, of the edit's own mode (409 naming
+    the real modes otherwise)."""
+    modes = [kind.mode for kind in job_kinds() if kind.kind == "edit" and kind.mode]
+    choices = " or ".join(repr(mode) for mode in modes)
+    if parent.kind == "upload":
+        raise _fail(409, f"job {parent.id} is an uploaded file, not a head HeadSculpt made: "
+                    "rig it (kind 'rig'), or sculpt from it (guidance 'reference'); edits "
+                    f"take heads made with mode {choices}", "parent_id")  # fmt: skip
+    if parent.kind not in ("generate", "edit") or parent.mode not in modes:
+        raise _fail(409, f"job {parent.id} is a {parent.kind} job ({parent.mode}): edits take "
+                    f"heads made with mode {choices}", "parent_id")  # fmt: skip
+    if parent.mode != request.mode:
+        raise _fail(409, f"job {parent.id} is a {parent.mode} head: edit it with mode "
+                    f"{parent.mode!r}", "mode")  # fmt: skip
+
+
+async def _receive_to(request: Request, handle, name: str) -> None:
+    """Stream a request's body into ``handle``, chunk by chunk (never held whole): 413 past
+    ``MAX_UPLOAD_BYTES``, 408 when it stalls, 422 as soon as its first bytes show it is
+    not the file its name says."""
+    size, head, checked = 0, bytearray(), False
+    while True:
+        try:
+            message = await asyncio.wait_for(request.receive(), BODY_TIMEOUT_SECONDS)
+        except asyncio.TimeoutError:  # noqa: UP041 (Python 3.10 still has two)
+            raise _fail(408, f"body: nothing arrived for {BODY_TIMEOUT_SECONDS:.0f} s",
+                        "body") from None  # fmt: skip
+        if message["type"] == "http.disconnect":
+            raise _fail(400, "body: the connection closed before the file arrived", "body")
+        chunk = message.get("body", b"")
+        more = message.get("more_body", False)
+        size += len(chunk)
+        if size > MAX_UPLOAD_BYTES:
+            raise _fail(413, f"body: larger than {MAX_UPLOAD_BYTES} bytes", "body")
+        if not checked:
+            head += chunk[: 4096 - len(head)]
+            if len(head) >= 4096 or not more:
+                checked = True
+                problem = _mesh_problem(name, bytes(head))
+                if problem:
+                    raise _fail(422, f"body: {problem}", "body")
+        if chunk:
+            await asyncio.to_thread(handle.write, chunk)
+        if not more:
+            break
+    await asyncio.to_thread(_flush, handle)
+
+
+def _flush(handle) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+def _budget_problem(path, name: str) -> str:
+    """Why an uploaded file is over a mesh budget ("" when it is within them). A file that
+    is merely damaged is kept: the job that reads it says what is wrong."""
+    try:
+        check_mesh_file(path, name)
+    except MeshFileError as error:
+        return str(error) if error.limit else ""
+    return ""
+
+
+class _UploadSlots:
+    """How many uploads may arrive at once (the event loop's own counter: no lock needed)."""
+
+    def __init__(self, count: int) -> None:
+        self.free = count
+
+    def take(self) -> bool:
+        if self.free <= 0:
+            return False
+        self.free -= 1
+        return True
+
+    def give_back(self) -> None:
+        self.free += 1
 
 
 async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
@@ -238,7 +350,9 @@ async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
         detail = {"error": f"method: {request.method[:20]} is not allowed here", "field": "method"}
     else:
         detail = {"error": str(error.detail)}
-    headers = {"WWW-Authenticate": "Bearer"} if error.status_code == 401 else None
+    headers = dict(error.headers or {})
+    if error.status_code == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     body = ErrorBody(error=_printable(detail["error"]), field=detail.get("field"))
     return JSONResponse(body.model_dump(), status_code=error.status_code, headers=headers)
 
@@ -411,21 +525,30 @@ async def _send_error(send, status: int, message: str, field: str | None) -> Non
 
 
 class _BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413, before they are parsed."""
+    """Refuse request bodies over ``limit`` bytes with 413, before they are parsed.
 
-    def __init__(self, app, limit: int, limits: dict[str, int] | None = None) -> None:
+    JSON bodies are read here whole (bounded by ``limit``). Paths in ``streamed`` (uploads)
+    are not: a declared length over their own limit is refused at once, and the route reads
+    the body chunk by chunk, enforcing the limit and the stall deadline as it goes.
+    """
+
+    def __init__(self, app, limit: int, streamed: dict[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
-        self.limits = limits or {}  # per path: uploads may be larger than JSON bodies
+        self.streamed = streamed or {}  # per path: uploads may be larger than JSON bodies
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limits.get(scope.get("path", ""), self.limit)
+        path = scope.get("path", "")
+        limit = self.streamed.get(path, self.limit)
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await self._refuse(send, limit)
+            return
+        if path in self.streamed:
+            await self.app(scope, receive, send)
             return
         chunks, size = [], 0
         while True:  # read it all (bounded) so a body without a length is limited too

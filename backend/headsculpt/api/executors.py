@@ -2,7 +2,8 @@
 
 One executor per job kind (pipelines/registry.py). It loads its pipeline on its
 lane's thread before the lane's first job (models stay warm between jobs), turns
-a stored request into the pipeline's own request, and runs it. ``availability()``
+a stored request into the pipeline's own request, and runs it. Kinds with memory or
+time limits (the rig) run in a worker process instead (api/worker.py). ``availability()``
 is what /health reports; a kind whose pipeline is not built, or failed to load,
 says why (and its jobs are refused with 501).
 """
@@ -73,8 +74,14 @@ class PipelineExecutor:
 
 
 def default_executors() -> dict[str, Executor]:
-    """An executor per registered job kind, by its name (as /health lists them)."""
-    return {kind.name: PipelineExecutor(kind) for kind in job_kinds()}
+    """An executor per registered job kind, by its name (as /health lists them): in the
+    server's process, or in a worker process of its own for kinds with limits (rig)."""
+    from headsculpt.api.worker import WorkerExecutor
+
+    return {
+        kind.name: WorkerExecutor(kind) if kind.isolated else PipelineExecutor(kind)
+        for kind in job_kinds()
+    }
 
 
 def pipeline_name(request: JobRequest) -> str:

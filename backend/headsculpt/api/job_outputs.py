@@ -7,6 +7,7 @@ checkpoints in the job's scratch folder.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from headsculpt.api.job_store import JobStore, UnknownJobError
@@ -33,6 +34,22 @@ class StoredParent:
         if path is None:
             raise FileNotFoundError(f"the parent job {self.id} has no file {name!r}")
         return path.read_bytes()
+
+    def describe(self, name: str) -> str:
+        """How messages name the file: an upload by the name it was sent with, another
+        job's output with the job (never the data folder's path)."""
+        try:
+            kind = self.store.get(self.id).kind
+        except UnknownJobError:
+            kind = ""
+        return name if kind == "upload" else f"{name} of job {self.id}"
+
+    def local_path(self, name: str) -> Path | None:
+        """The output's file in the job folder, read in place (never copied whole)."""
+        try:
+            return self.store.output_path(self.id, name)
+        except UnknownJobError:
+            return None
 
 
 class StoredOutputs:

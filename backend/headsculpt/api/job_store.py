@@ -17,6 +17,10 @@ writes fail still ends, with its reason, instead of staying ``running``.
 
 Opening the store never fails because of one job: a folder whose status or
 queued request cannot be read is listed as ``damaged`` with the reason.
+
+Uploads arrive in ``<data>/incoming/<random>/<name>`` (streamed there chunk by chunk,
+0600, never held whole in memory) and are moved into their job folder in one rename;
+whatever a crash leaves in ``incoming/`` is removed when the store opens.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from headsculpt.api.schemas import (
     FINISHED_STATES,
@@ -40,6 +44,7 @@ from headsculpt.api.schemas import (
     JobRequest,
     JobStatus,
     OutputFile,
+    job_mode,
 )
 from headsculpt.files import PARTIAL_SUFFIX, write_atomically
 from headsculpt.limits import MAX_JOB_ATTEMPTS
@@ -52,6 +57,7 @@ _MEDIA_TYPES = {".glb": "model/gltf-binary", ".json": "application/json", ".png"
 _PRIVATE_FOLDER = 0o700
 _PRIVATE_FILE = 0o600
 _TRASH_PREFIX = ".deleted-"
+_INCOMING = "incoming"  # uploads being received
 
 
 class UnknownJobError(KeyError):
@@ -89,6 +95,8 @@ class JobStore:
         self.jobs_dir.mkdir(parents=True, exist_ok=True, mode=_PRIVATE_FOLDER)
         for folder in (self.root, self.jobs_dir):
             os.chmod(folder, _PRIVATE_FOLDER)  # job prompts and heads are the user's own
+        self.incoming_dir = self.root / _INCOMING
+        shutil.rmtree(self.incoming_dir, ignore_errors=True)  # uploads a crash cut short
         self._lock = threading.RLock()
         self._statuses: dict[str, JobStatus] = {}
         self._unsaved: set[str] = set()  # settled in memory, not yet on disk
@@ -133,24 +141,27 @@ class JobStore:
 
     # --- jobs -----------------------------------------------------------
     def create(self, request: JobRequest) -> JobStatus:
-        """A new queued job. OSError (nothing left behind) when the disk refuses."""
+        """A new queued job. OSError (nothing left behind) when the disk refuses. Its status
+        carries the mode of the kind that runs it (a rig job's is "rig")."""
         data = request.model_dump_json(indent=2).encode()
         return self._new_job(
             lambda job_id, created: JobStatus(
-                id=job_id, kind=request.kind, mode=request.mode, state="queued",
+                id=job_id, kind=request.kind, mode=job_mode(request), state="queued",
                 progress=0.0, created_at=created, prompt=request.prompt,
                 parent_id=request.parent_id,
             ),
             {"request.json": data},
         )  # fmt: skip
 
-    def create_upload(self, name: str, data: bytes) -> JobStatus:
+    def create_upload(self, name: str, data: bytes | Path) -> JobStatus:
         """A file a client sent (a mesh to rig), kept as a finished job of kind "upload"
-        whose one output is the file: jobs that use it name it as their parent."""
+        whose one output is the file: jobs that use it name it as their parent. ``data``:
+        the bytes, or a file received in ``incoming_file()`` (moved, not copied)."""
         if not is_safe_file_name(name):
             raise ValueError(f"upload name {name!r} is not a plain file name")
-        entry = OutputFile(name=name, size=len(data), media_type=media_type(name))
-        record = json.dumps({"kind": "upload", "name": name, "size": len(data)}).encode()
+        size = data.stat().st_size if isinstance(data, Path) else len(data)
+        entry = OutputFile(name=name, size=size, media_type=media_type(name))
+        record = json.dumps({"kind": "upload", "name": name, "size": size}).encode()
         return self._new_job(
             lambda job_id, created: JobStatus(
                 id=job_id, kind="upload", mode="file", state="succeeded", progress=1.0,
@@ -160,10 +171,28 @@ class JobStore:
             {f"outputs/{name}": data, "request.json": record},
         )  # fmt: skip
 
+    def incoming_file(self, name: str) -> tuple[Path, BinaryIO]:
+        """A new private file (0600) to receive an upload into, in a folder of its own under
+        ``incoming/``: (its path, an open binary handle). ``discard_incoming`` removes it."""
+        if not is_safe_file_name(name):
+            raise ValueError(f"upload name {name!r} is not a plain file name")
+        self.incoming_dir.mkdir(mode=_PRIVATE_FOLDER, exist_ok=True)
+        folder = self.incoming_dir / secrets.token_hex(8)
+        folder.mkdir(mode=_PRIVATE_FOLDER)
+        path = folder / name
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE_FILE)
+        return path, os.fdopen(descriptor, "wb")
+
+    def discard_incoming(self, path: Path) -> None:
+        """Remove what ``incoming_file`` made (after the upload was kept, or refused)."""
+        if path.parent.parent == self.incoming_dir:
+            shutil.rmtree(path.parent, ignore_errors=True)
+
     def _new_job(
-        self, make_status: Callable[[str, str], JobStatus], files: dict[str, bytes]
+        self, make_status: Callable[[str, str], JobStatus], files: dict[str, bytes | Path]
     ) -> JobStatus:
-        """A job folder with ``files`` (paths inside it) and its status: all or nothing."""
+        """A job folder with ``files`` (paths inside it: bytes, or a received file to move
+        in) and its status: all or nothing."""
         with self._lock:
             created = datetime.now(UTC)
             job_id = f"{created:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
@@ -173,7 +202,11 @@ class JobStore:
             try:
                 (folder / "outputs").mkdir(mode=_PRIVATE_FOLDER)
                 for name, data in files.items():
-                    write_atomically(folder / name, data, _PRIVATE_FILE)
+                    if isinstance(data, Path):
+                        os.chmod(data, _PRIVATE_FILE)
+                        os.replace(data, folder / name)  # same disk: one rename
+                    else:
+                        write_atomically(folder / name, data, _PRIVATE_FILE)
                 self._write_status(status)
             except OSError:
                 shutil.rmtree(folder, ignore_errors=True)  # half a job is no job

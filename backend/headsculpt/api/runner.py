@@ -1,9 +1,15 @@
 """Workers: one lane (thread + queue) per kind of hardware, jobs in order within a lane.
 
-Each job kind names its lane in pipelines/registry.py: parametric jobs run on the
-"cpu" lane and sculpt/edit jobs on the "gpu" lane, so a minute-long sculpt never
-holds up a head that takes a second. Within a lane jobs run one at a time,
-oldest first (one GPU, one set of warm models).
+Each job kind names its lane in pipelines/registry.py: parametric jobs and their
+edits run on the "cpu" lane, rigs on "cpu-long" (in a worker process of their own,
+api/worker.py) and sculpt/IESD jobs on the "gpu" lane, so neither a minute-long
+sculpt nor a rig of a big scan holds up a head that takes a second. Within a lane
+jobs run one at a time, oldest first (one GPU, one set of warm models).
+
+A failed job's message is for a person: an input error (a ValueError: a mesh over a
+budget, no face found) says what is wrong and what to do, as the pipeline wrote it;
+anything else says it is an internal error, with the traceback in the job's
+error.log. Messages never show the server's data folder.
 
 Cancelling a queued job marks it at once; cancelling a running one sets a flag
 that the job's progress callback checks at every step and answers by raising
@@ -23,9 +29,11 @@ import contextlib
 import errno
 import logging
 import queue
+import re
 import threading
 import time
 import traceback
+from pathlib import Path
 
 from headsculpt.api.executors import Executor, pipeline_name
 from headsculpt.api.job_outputs import StoredOutputs
@@ -88,6 +96,13 @@ class JobRunner:
     def queued(self) -> dict[str, int]:
         return {lane: jobs.qsize() for lane, jobs in self._queues.items()}
 
+    def warm_up(self, name: str) -> None:
+        """Let the kind ``name`` get ready for a job likely to come (a worker process that
+        starts in the background); returns at once."""
+        warm = getattr(self.executors.get(name), "warm_up", None)
+        if warm is not None and not self._stopping.is_set():
+            warm()
+
     def stop_taking_work(self) -> None:
         """The moment shutdown begins: no job starts from now on; running ones are told to
         stop at their next step."""
@@ -95,6 +110,11 @@ class JobRunner:
         with self._lock:
             for job_id in self._running.values():
                 self._cancel[job_id].set()
+        for executor in self.executors.values():  # a worker process stops now, not later
+            close = getattr(executor, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
 
     def stop(self, timeout: float = 1.5) -> None:
         """On shutdown: stop taking work, let running jobs stop (up to ``timeout`` seconds
@@ -109,6 +129,11 @@ class JobRunner:
             still_running = list(self._running.values())
         for job_id in still_running:  # a job whose step outlasted the timeout
             self._interrupted(job_id)
+        for executor in self.executors.values():  # worker processes end with the server
+            close = getattr(executor, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
 
     def _interrupted(self, job_id: str) -> None:
         with contextlib.suppress(UnknownJobError):  # deleted meanwhile
@@ -177,13 +202,22 @@ class JobRunner:
             if preview is not None:
                 self.store.add_output(job_id, "progress.png", png_bytes(preview))
 
+        progress.cancelled = cancel.is_set  # executors that wait on a worker poll this
+
         try:
             outputs = StoredOutputs(self.store, job_id, request.parent_id)
             self.executors[pipeline_name(request)].run(request, outputs, progress)
             if cancel.is_set():
                 raise Cancelled
+            attempts = self.store.get(job_id).attempts
+            message = (
+                ""
+                if attempts <= 1
+                else f"finished on attempt {attempts} (the server had stopped during an "
+                "earlier one)"
+            )
             self.store.settle(job_id, state="succeeded", progress=1.0, stage="done",
-                              finished_at=now())  # fmt: skip
+                              finished_at=now(), message=message)  # fmt: skip
         except Cancelled:
             if self._stopping.is_set():
                 self._interrupted(job_id)
@@ -191,21 +225,50 @@ class JobRunner:
             message = "cancelled while running; files made so far are kept"
             self.store.settle(job_id, state="cancelled", finished_at=now(), message=message)
         except Exception as error:
-            log.exception("job %s failed", job_id)
-            self.store.write_log(job_id, "error.log", traceback.format_exc())
+            if isinstance(error, ValueError):
+                log.warning("job %s failed: %s", job_id, error)
+            else:
+                log.exception("job %s failed", job_id)
+            trace = traceback.format_exc()
+            remote = getattr(error, "remote_traceback", None)  # a worker's own traceback
+            self.store.write_log(job_id, "error.log", trace + (f"\nIn the worker:\n{remote}"
+                                                               if remote else ""))  # fmt: skip
+            message = _without_paths(_failure_message(error), self.store.root)
             self.store.settle(job_id, state="failed", finished_at=now(),
-                              message=_failure_message(error))  # fmt: skip
+                              message=message)  # fmt: skip
+
+
+def _without_paths(message: str, root: Path) -> str:
+    """A message that names files inside the data folder by their own names only (a job
+    folder, a scratch copy: the server's layout is not the user's business)."""
+    for base in {str(root), str(root.resolve())}:
+        pattern = re.escape(base) + r"[^\s:'\",)]*"
+        message = re.sub(pattern, lambda match: Path(match.group(0)).name or "the data folder",
+                         message)  # fmt: skip
+    return message
 
 
 def _failure_message(error: Exception) -> str:
-    """What a failed job says; a missing model or a refused write says what to do."""
+    """What a failed job says, for a person: an input error as the pipeline put it, a missing
+    model or a refused write with what to do, anything else as an internal error."""
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
         return (
             f"the server could not write this job's files ({error.strerror}); "
             "free space on its data disk and submit the job again"
         )
-    message = f"{type(error).__name__}: {error}"
     slot = getattr(error, "slot", None)  # guidance's MissingWeightsError names its slot
     if slot:
-        message += f" (set models.{slot} in the request, or in the add-on's preferences › Models)"
-    return message
+        return (f"{error} (set models.{slot} in the request, or in the add-on's preferences "
+                "› Models)")  # fmt: skip
+    if isinstance(error, ValueError) and str(error):  # the input: the message says what to do
+        return str(error)
+    if isinstance(error, MemoryError):
+        return ("the job ran out of memory; make the input smaller (decimate the mesh, shrink "
+                "its textures) and submit it again")  # fmt: skip
+    detail = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+    return (
+        f"an internal error stopped the job ({type(error).__name__}"
+        + (f": {detail}" if detail else "")
+        + "); error.log in the job's folder has the details — submit it again, and report it "
+        "if it happens again"
+    )

@@ -134,6 +134,9 @@ def serve(
     if not 0 <= port <= 65535:
         raise ValueError(f"--port must be in 0..65535, got {port}")
     token = server_token(host, token_file)
+    # Everything the server writes is the user's own: files 0600 and folders 0700 whoever
+    # writes them (a pipeline's checkpoints in a job's scratch folder, a worker's files).
+    os.umask(0o077)
     data = Path(data_dir) if data_dir is not None else default_data_dir()
     store = JobStore(data)
     recovered = store.recover()

@@ -38,8 +38,15 @@ def run(args: argparse.Namespace) -> int:
     out = checked_outputs(args.out, args.preview)
     kind = find_kind("rig", None)
     values = kind.check({"parent_id": str(mesh), "up": args.up, "front": args.front})
+    # The file is read and checked against the mesh budgets before the models load (~10 s):
+    # a file that cannot be rigged is refused at once, naming the budget or the damage.
+    from headsculpt.export.mesh_reader import read_mesh, weld_input  # no torch: a second
+
+    print(f"reading {mesh}", file=sys.stderr)
+    read = read_mesh(mesh, str(mesh))
+    weld_input(read)
     loading = "loading the head model and the face finder"
-    outputs = run_job(kind, values, out, args.preview, loading, parent=InputFile(mesh))
+    outputs = run_job(kind, values, out, args.preview, loading, parent=InputFile(mesh, read))
     report = json.loads(out.with_suffix(".json").read_text())["report"]
     for line in report.get("check", []):
         print(f"check: {line}", file=sys.stderr)

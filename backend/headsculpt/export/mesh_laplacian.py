@@ -12,25 +12,47 @@ position) and values are mapped back through the weld.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import scipy.sparse
 import scipy.sparse.csgraph
 import scipy.sparse.linalg
 from scipy.spatial import cKDTree
 
+from headsculpt.export.mesh_budget import grid_keys
+
 _COT_LIMIT = 1e4  # near-degenerate triangles: cotangents are clamped, not infinite
 
 
 def weld_vertices(vertices: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
-    """Vertices closer than ``tolerance`` become one: (welded positions, split → welded map)."""
+    """Vertices closer than ``tolerance`` become one: (welded positions, split → welded map).
+
+    Linear in the vertices whatever their shape (n log n for the sorts): each vertex is
+    joined to the first vertex of its cell in eight grids of cells ``2 × tolerance`` wide,
+    offset from each other by half a cell along each axis, and the joined groups are the
+    connected components. Two vertices closer than ``tolerance`` along every axis share a
+    cell in at least one of the grids, so they are always one; vertices up to
+    ``2√3 × tolerance`` apart may be. (Listing every pair within the tolerance, as a k-d
+    tree's ``query_pairs`` does, costs k²/2 for k copies of one point.)
+    """
     vertices = np.asarray(vertices, dtype=np.float64)
-    if tolerance <= 0.0:
-        return vertices.copy(), np.arange(len(vertices))
-    pairs = cKDTree(vertices).query_pairs(tolerance, output_type="ndarray")
     count = len(vertices)
-    graph = scipy.sparse.coo_matrix(
-        (np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(count, count)
-    )
+    if tolerance <= 0.0 or count == 0:
+        return vertices.copy(), np.arange(count)
+    cell = 2.0 * tolerance
+    low = vertices.min(0)
+    rows, columns = [], []
+    for shift in itertools.product((0.0, 0.5), repeat=3):
+        keys = grid_keys(vertices, cell, low - np.asarray(shift) * cell)
+        _, first, inverse = np.unique(keys, axis=0 if keys.ndim == 2 else None,
+                                      return_index=True, return_inverse=True)  # fmt: skip
+        inverse = inverse.ravel()
+        joined = first[inverse] != np.arange(count)
+        rows.append(np.nonzero(joined)[0])
+        columns.append(first[inverse][joined])
+    rows, columns = np.concatenate(rows), np.concatenate(columns)
+    graph = scipy.sparse.coo_matrix((np.ones(len(rows)), (rows, columns)), shape=(count, count))
     _, label = scipy.sparse.csgraph.connected_components(graph, directed=False)
     # Number groups by their first vertex so the weld is deterministic and order-stable.
     first = np.full(label.max() + 1, count)

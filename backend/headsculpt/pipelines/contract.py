@@ -43,6 +43,12 @@ class ParentFiles(Protocol):
     def read(self, name: str) -> bytes:
         """One output's bytes; FileNotFoundError naming the parent when it has no such file."""
 
+    # Optional (the built-in parents have them; a pipeline falls back when they are missing):
+    # ``describe(name) -> str``: the file as the user knows it, for messages (an upload's
+    # own name, the path given on the command line — never a temporary copy or a server
+    # path); ``local_path(name) -> Path | None``: a file on this machine holding the output,
+    # to read in place (large files are then never held whole in memory).
+
 
 class JobOutputs(Protocol):
     """Where a pipeline puts what it makes."""

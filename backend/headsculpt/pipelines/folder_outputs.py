@@ -74,13 +74,35 @@ class FileParent:
             raise FileNotFoundError(f"the parent {self.id} has no {name} (looked for {path})")
         return path.read_bytes()
 
+    def describe(self, name: str) -> str:
+        """The file as the user named it (or the sidecar beside it)."""
+        return str(self._files.get(name, self.glb))
+
+    def local_path(self, name: str) -> Path | None:
+        path = self._files.get(name)
+        return path if path is not None and path.is_file() else None
+
 
 class InputFile:
-    """A parent that is one file the user gave (a mesh to rig), under its own name."""
+    """A parent that is one file the user gave (a mesh to rig), under its own name.
 
-    def __init__(self, path: Path) -> None:
+    ``mesh``: the file as already read and checked (the CLI reads it before it loads the
+    models, so a file that cannot be rigged is refused at once); the pipeline uses it
+    instead of reading the file again.
+    """
+
+    def __init__(self, path: Path, mesh: Any = None) -> None:
         self.path = Path(path)
         self.id = str(self.path)
+        self.mesh = mesh
+
+    def describe(self, name: str) -> str:
+        """The path as the user gave it."""
+        return str(self.path)
+
+    def local_path(self, name: str) -> Path | None:
+        """The user's file itself: read in place (a .gltf finds the files beside it)."""
+        return self.path if name == self.path.name and self.path.is_file() else None
 
     def names(self) -> list[str]:
         return [self.path.name] if self.path.is_file() else []

@@ -14,6 +14,12 @@ Reads top to bottom:
 5. **Write** (export/glb.py): the input's own vertices, triangles, normals, UVs and
    materials, skinned, with the face units as morph targets in the input's own frame
    and scale.
+
+Before any of it (``weld_input``, export/mesh_reader.py), the input is checked against
+the mesh budgets (export/mesh_budget.py): indices in range, no pile of copies at one spot,
+no scene of slivers, enough left once coincident vertices are welded (on a grid: linear
+whatever the shape) and degenerate or repeated triangles dropped. The CLI runs the same
+check before it loads the models, so a file that cannot be rigged is refused in a second.
 """
 
 from __future__ import annotations
@@ -38,8 +44,14 @@ from headsculpt.eval.face_finder import (
 from headsculpt.eval.mediapipe_runner import MediaPipeFaces, MediaPipeUnavailableError
 from headsculpt.export.glb import PRIOR_TO_GLTF, HeadAsset, MeshPart, Skeleton, write_glb
 from headsculpt.export.glb_reader import read_head_glb
-from headsculpt.export.mesh_laplacian import weld_vertices
-from headsculpt.export.mesh_reader import InputMesh, part_normals, read_mesh
+from headsculpt.export.mesh_budget import MeshFileError
+from headsculpt.export.mesh_reader import (
+    InputMesh,
+    WeldedInput,
+    part_normals,
+    read_mesh,
+    weld_input,
+)
 from headsculpt.export.registration import Landmarks, RegistrationConfig, register
 from headsculpt.export.rig_transfer import (
     RigSource,
@@ -50,7 +62,7 @@ from headsculpt.export.rig_transfer import (
     transfer_rig,
 )
 from headsculpt.export.surface_query import TriangleSurface
-from headsculpt.files import png_bytes
+from headsculpt.files import png_bytes, write_atomically
 from headsculpt.limits import MESH_SUFFIXES
 from headsculpt.pipelines.contract import OUTPUT_STEM, JobOutputs, starting_file
 from headsculpt.prior.head_fit import FitConfig, fit_head, part_vertex_mask
@@ -61,6 +73,8 @@ from headsculpt.render.preview import render_preview
 
 __all__ = [
     "NoFaceFoundError",
+    "WeldedInput",
+    "weld_input",
     "RigOptions",
     "RigPipeline",
     "RigRequest",
@@ -83,7 +97,6 @@ class RigRequest:
     preview: bool = True
 
 
-_WELD_RATIO = 1e-6  # × bounding-box diagonal: positions this close are one vertex
 _EYE_SHARE = 0.6  # a mesh piece this much bound to one eye bone is an eyeball
 
 
@@ -179,27 +192,17 @@ class RigPipeline:
             timings[name] = round(time.perf_counter() - started - sum(timings.values()), 3)
 
         progress("read", 0.0)
-        vertices = np.concatenate([p.vertices for p in mesh.parts])
-        offsets = np.cumsum([0] + [len(p.vertices) for p in mesh.parts])
-        triangles = np.concatenate(
-            [p.triangles + o for p, o in zip(mesh.parts, offsets, strict=False)]
-        )
-        if len(triangles) == 0:
-            raise ValueError("the mesh has no triangles")
+        prepared = weld_input(mesh)
+        vertices, offsets = prepared.vertices, prepared.offsets
+        welded, weld, welded_triangles = prepared.welded, prepared.weld, prepared.welded_triangles
+        size = prepared.size
         for name in ("inpainted", "lip_sides"):
             marks = getattr(options, name)
             if marks is not None and len(marks) != len(vertices):
                 raise ValueError(
                     f"{name} has {len(marks)} entries; the mesh has {len(vertices)} vertices"
                 )
-        size = float(np.linalg.norm(vertices.max(0) - vertices.min(0)))
-        welded, weld = weld_vertices(vertices, _WELD_RATIO * size)
-        welded_triangles = weld[triangles]
-        welded_triangles = welded_triangles[
-            (welded_triangles[:, 0] != welded_triangles[:, 1])
-            & (welded_triangles[:, 1] != welded_triangles[:, 2])
-            & (welded_triangles[:, 2] != welded_triangles[:, 0])
-        ]
+        progress("read", 0.01)
         lap("read")
 
         # 1. Align.
@@ -278,22 +281,36 @@ class RigPipeline:
         )
 
     def run(self, request: RigRequest, outputs: JobOutputs, progress: ProgressCallback) -> None:
-        """A job: the parent's mesh → head.glb (rigged), head.json (the fit report), head.png."""
-        if outputs.parent is None:
+        """A job: the parent's mesh → head.glb (rigged), head.json (the fit report), head.png.
+
+        The mesh is read where the parent keeps it (``local_path``) when it can be — an
+        upload is not copied, a .gltf finds the files beside it — and named in messages as
+        the user knows it (``describe``); a parent that already read it (the CLI, which
+        checks a file before loading the models) hands it over as ``mesh``.
+        """
+        parent = outputs.parent
+        if parent is None:
             raise ValueError("parent_id: a rig job needs the mesh to rig (an upload or a head)")
-        name = starting_file(outputs.parent.names(), MESH_SUFFIXES)
+        name = starting_file(parent.names(), MESH_SUFFIXES)
         if name is None:
-            raise ValueError(f"parent_id: the parent {outputs.parent.id} holds no mesh")
-        local = outputs.scratch / name  # readers want a file (and a suffix)
-        local.write_bytes(outputs.parent.read(name))
-        mesh = read_mesh(local)
-        options = RigOptions(up=request.up, front=request.front)
+            raise ValueError(f"parent_id: the parent {parent.id} holds no mesh to rig")
+        describe = getattr(parent, "describe", None)
+        label = describe(name) if describe is not None else name
+        mesh = getattr(parent, "mesh", None)
         after = 0.85 if request.preview else 0.95
-        result = self(mesh, options, scaled_progress(progress, 0.0, after))
+        if mesh is None:
+            local_path = getattr(parent, "local_path", None)
+            local = local_path(name) if local_path is not None else None
+            if local is None:  # readers want a file (and a suffix)
+                local = outputs.scratch / name
+                write_atomically(local, parent.read(name), 0o600)
+            mesh = read_mesh(local, label, scaled_progress(progress, 0.0, 0.02))
+        options = RigOptions(up=request.up, front=request.front)
+        result = self(mesh, options, scaled_progress(progress, 0.02, after))
         sidecar = {
             "generator": f"headsculpt {__version__}",
             "mode": "rig",
-            "parent": outputs.parent.id,
+            "parent": parent.id,
             "input": name,
             "up": request.up,
             "front": request.front,
@@ -302,9 +319,13 @@ class RigPipeline:
         outputs.write(f"{OUTPUT_STEM}.glb", result.glb)
         outputs.write(f"{OUTPUT_STEM}.json", json.dumps(sidecar, indent=2).encode())
         if request.preview:
-            rigged = local.with_name("rigged.glb")
-            rigged.write_bytes(result.glb)
-            mesh = read_head_glb(rigged).mesh  # what the artist gets, in the file's frame
+            rigged = outputs.scratch / "rigged.glb"
+            write_atomically(rigged, result.glb, 0o600)
+            try:
+                mesh = read_head_glb(rigged, name=label).mesh  # what the artist gets
+            except MeshFileError:  # the rigged file outgrew a budget: no preview, no failure
+                progress("done", 1.0)
+                return
             alignment = result.alignment  # … seen as the prior is, so the cameras find the face
             upright = dataclasses.replace(
                 mesh,
