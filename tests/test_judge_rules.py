@@ -12,6 +12,7 @@ from headsculpt.eval.judge import (
     JudgeReport,
     ViewScore,
     _embedded_projection,
+    _own_face_edge_on,
     judge_head,
 )
 from headsculpt.eval.mediapipe_runner import FaceFinding
@@ -142,3 +143,35 @@ def test_report_dict_and_summary():
     assert "landmark NME (front):      n/a (no landmarks found on front views)" in summary
     summary = JudgeReport(views=[lost], has_embedded_landmarks=False).summary()
     assert "landmark NME (front):      n/a (no embedded landmarks)" in summary
+
+
+def _face_at(centre, size=40.0):
+    """478 found landmarks spread over a ``size``-pixel square around ``centre``."""
+    grid = np.random.default_rng(0).uniform(-0.5, 0.5, (478, 2)) * size
+    return grid + np.asarray(centre, dtype=float)
+
+
+def test_a_back_view_face_on_the_heads_own_face_seen_edge_on_is_not_a_second_face():
+    """22.5° off the back a sliver of the real face shows at the silhouette; MediaPipe may
+    find a profile there. With a tenth of the embedded landmarks visible, a detection
+    centred among them is that face; one centred on the back of the head, or any
+    detection while most of the face is in view (a head turned round), is a face of its own."""
+    pixels = np.zeros((478, 2))
+    visible = np.zeros(478, dtype=bool)
+    visible[:48] = True
+    pixels[:48] = [20.0, 64.0]  # a strip at the silhouette
+    pixels[48:] = [0.0, 64.0]  # behind the head
+    assert _own_face_edge_on(_face_at([30.0, 64.0]), (pixels, visible))
+    assert not _own_face_edge_on(_face_at([64.0, 64.0]), (pixels, visible))  # on the back
+    assert not _own_face_edge_on(None, (pixels, visible))  # no landmarks: cannot tell
+    assert not _own_face_edge_on(_face_at([30.0, 64.0]), None)  # a head without landmarks
+    facing = np.ones(478, dtype=bool)
+    assert not _own_face_edge_on(_face_at([30.0, 64.0]), (pixels, facing))
+    assert not _own_face_edge_on(_face_at([30.0, 64.0]), (pixels, ~facing))
+
+
+def test_the_janus_rate_counts_second_faces_not_detections():
+    profile = ViewScore(157.5, 0.0, "back", 0.8, 0.8, 0.8, True, True, 0.3, second_face=False)
+    second = ViewScore(180.0, 0.0, "back", 0.8, 0.8, 0.8, True, True, None, second_face=True)
+    assert JudgeReport(views=[profile]).janus_rate == 0.0
+    assert JudgeReport(views=[profile, second]).janus_rate == 0.5

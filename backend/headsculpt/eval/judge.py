@@ -12,8 +12,11 @@ MediaPipe's own face detector and FaceMesh look at each render:
   projections, over the landmarks the head does not hide, divided by the
   inter-ocular distance (outer eye corners) — reported per view and as the mean
   over front views;
-- **Janus rate**: the share of back views in which a face is found. A head with
-  a second face on its back scores high here.
+- **Janus rate**: the share of back views in which a second face is found. A head
+  with a face on its back scores high here. Where the head carries its landmarks, a
+  back view's detection that sits on the head's own face seen edge-on (under half of
+  its landmarks visible, MediaPipe's face centred among them) is that face's profile at
+  the silhouette, not a second face: the views 22.5° off the back show a sliver of it.
 
 It also draws a contact sheet: every view with the detected landmarks (green)
 and the embedded ones (red), labelled with its angle, label and scores.
@@ -27,6 +30,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from headsculpt.contact_sheet import contact_sheet
 from headsculpt.eval.mediapipe_runner import FaceFinding, MediaPipeFaces
 from headsculpt.export.glb_reader import GlbHead
 from headsculpt.prior.landmarks import inter_ocular_distance
@@ -38,6 +42,10 @@ from headsculpt.render.preview import render_view
 
 _SHEET_COLUMNS = 4
 _DETECTED_COLOUR = (40, 230, 60)
+# The head's own face seen edge-on (_own_face_edge_on): under this share of its
+# landmarks visible, and MediaPipe's face centred within this share of its size of them.
+EDGE_ON_VISIBLE_SHARE = 0.5
+EDGE_ON_CENTRE_OFFSET = 0.5
 _EMBEDDED_COLOUR = (240, 40, 40)
 
 
@@ -79,6 +87,8 @@ class ViewScore:
     face_detected: bool
     landmarks_found: bool
     nme: float | None  # None without embedded landmarks or FaceMesh landmarks
+    # A detection that is not the head's own face seen edge-on (see the module docstring).
+    second_face: bool = False
 
 
 @dataclass
@@ -102,7 +112,7 @@ class JudgeReport:
 
     @property
     def janus_rate(self) -> float | None:
-        return self._rate(("back",), lambda v: v.face_detected)
+        return self._rate(("back",), lambda v: v.second_face)
 
     @property
     def front_nme(self) -> float | None:
@@ -171,6 +181,7 @@ def judge_head(
             if visible.any():
                 error = np.linalg.norm(finding.landmarks - pixels, axis=1)[visible]
                 nme = float(error.mean() / inter_ocular_distance(finding.landmarks))
+        detected = finding.face_score >= config.detection_threshold
         score = ViewScore(
             azimuth=view.azimuth,
             elevation=view.elevation,
@@ -178,14 +189,15 @@ def judge_head(
             face_score=round(finding.face_score, 4),
             short_range=round(finding.short_range, 4),
             full_range=round(finding.full_range, 4),
-            face_detected=finding.face_score >= config.detection_threshold,
+            face_detected=detected,
             landmarks_found=finding.landmarks is not None,
             nme=None if nme is None else round(nme, 5),
+            second_face=detected and not _own_face_edge_on(finding.landmarks, projected),
         )
         report.views.append(score)
         tiles.append(_tile(image, score, finding, projected))
     progress("done", 1.0)
-    return report, _sheet(tiles)
+    return report, contact_sheet(tiles, _SHEET_COLUMNS)
 
 
 def _embedded_projection(
@@ -200,6 +212,23 @@ def _embedded_projection(
     visible = visible_points(view.camera, points, vertices, triangles, size)
     pixels, _ = to_pixels(view.camera, points, size, size)
     return pixels.numpy(), visible.numpy()
+
+
+def _own_face_edge_on(
+    found: np.ndarray | None, projected: tuple[np.ndarray, np.ndarray] | None
+) -> bool:
+    """Whether the face MediaPipe found is the head's own face seen edge-on: under half of
+    the embedded landmarks are visible, and the found landmarks' centre lies within half
+    the found face's size of theirs. Without either set of landmarks: False
+    (a detection then counts as a face of its own)."""
+    if found is None or projected is None:
+        return False
+    pixels, visible = projected
+    if not visible.any() or visible.mean() >= EDGE_ON_VISIBLE_SHARE:
+        return False
+    size = float(np.ptp(found, axis=0).max())
+    offset = np.linalg.norm(found.mean(axis=0) - pixels[visible].mean(axis=0))
+    return bool(offset <= EDGE_ON_CENTRE_OFFSET * size)
 
 
 def _tile(
@@ -223,13 +252,3 @@ def _tile(
     draw.rectangle([0, 0, tile.width, 18], fill=(0, 0, 0))
     draw.text((4, 3), caption, fill=(255, 255, 255))
     return tile
-
-
-def _sheet(tiles: list[Image.Image]) -> Image.Image:
-    columns = min(_SHEET_COLUMNS, len(tiles))
-    rows = -(-len(tiles) // columns)
-    width, height = tiles[0].size
-    sheet = Image.new("RGB", (columns * width, rows * height))
-    for index, tile in enumerate(tiles):
-        sheet.paste(tile, ((index % columns) * width, (index // columns) * height))
-    return sheet
