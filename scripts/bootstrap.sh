@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create or update the checkout's environments. Idempotent: a second run only
 # compares stamps and returns.
-#   scripts/bootstrap.sh               .venv with the backend (torch CPU, anny, ...)
+#   scripts/bootstrap.sh               .venv with the backend (torch CPU, anny, ...), its
+#                                      dev tools and Ray for `headsculpt batch`
 #   scripts/bootstrap.sh --judge       also .venv-mediapipe (mediapipe 0.10.21, Python 3.11)
 #                                      for `headsculpt evaluate` and the landmark script
 #   scripts/bootstrap.sh --test-tools  all of the above, .venv-blender (bpy 4.5, Python
@@ -20,7 +21,7 @@ if ! stamp_matches "$venv/.headsculpt-stamp" "$want"; then
   echo "setting up $venv (first time: a few minutes)" >&2
   "$python" -m venv "$venv"
   "$venv/bin/python" -m pip install -q "$torch_spec"
-  "$venv/bin/python" -m pip install -q -e "$root/backend[dev]"
+  "$venv/bin/python" -m pip install -q -e "$root/backend[dev,batch]"
   echo "$want" > "$venv/.headsculpt-stamp"
 fi
 

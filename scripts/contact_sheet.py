@@ -11,11 +11,9 @@ line) renders others. Seeds come from the text, as ``headsculpt generate`` picks
 from __future__ import annotations
 
 import argparse
-import textwrap
 from pathlib import Path
 
-from PIL import Image, ImageDraw
-
+from headsculpt.contact_sheet import contact_sheet
 from headsculpt.pipelines.contract import default_seed
 from headsculpt.pipelines.parametric import ParametricPipeline
 
@@ -48,7 +46,6 @@ DESCRIPTIONS = [
     "a banker in his fifties with slicked-back grey hair",
 ]
 TILE = 176  # pixels per view
-CAPTION = 44
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -62,19 +59,14 @@ def main(argv: list[str] | None = None) -> None:
         texts = [t.strip() for t in args.texts.read_text("utf-8").splitlines() if t.strip()]
 
     pipeline = ParametricPipeline.from_defaults()
-    cell_w, cell_h = 2 * TILE, TILE + CAPTION
-    rows = -(-len(texts) // args.columns)
-    sheet = Image.new("RGB", (args.columns * cell_w, rows * cell_h), (24, 24, 28))
-    draw = ImageDraw.Draw(sheet)
+    previews, captions = [], []
     for k, text in enumerate(texts):
         result = pipeline.from_code(pipeline.parse(text), text, seed=default_seed(text))
-        x, y = (k % args.columns) * cell_w, (k // args.columns) * cell_h
-        sheet.paste(result.preview(TILE), (x, y))
+        previews.append(result.preview(TILE))
         hair = result.parameters["hair"]
-        said = f"{k + 1}. {text} [{hair['hair.style']}, {hair['facial_hair.style']}]"
-        for line_number, line in enumerate(textwrap.wrap(said, 58)[:3]):
-            draw.text((x + 4, y + TILE + 2 + 13 * line_number), line, fill=(225, 225, 225))
+        captions.append(f"{k + 1}. {text} [{hair['hair.style']}, {hair['facial_hair.style']}]")
         print(f"{k + 1:2d}. {text} → {hair}")
+    sheet = contact_sheet(previews, args.columns, captions, background=(24, 24, 28))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(args.out)
     print(f"wrote {args.out}")

@@ -28,6 +28,7 @@ RANKS = {
     "eval": 3,
     "pipelines": 4,
     "api": 5,
+    "batch": 5,  # beside the server: both run pipelines; neither imports the other
     "cli": 6,
     "__main__": 7,
 }
@@ -118,6 +119,20 @@ def test_the_http_layer_and_the_cli_load_without_torch():
         "import headsculpt.api.schemas, headsculpt.api.app, headsculpt.api.runner\n"
         "import headsculpt.api.serve, headsculpt.pipelines.registry, headsculpt.cli\n"
         "from headsculpt.cli import build_parser; build_parser()\n"
+        "print('ok')\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert completed.stdout.strip() == "ok", completed.stderr
+
+
+def test_the_batch_layer_loads_without_torch_or_ray():
+    """Ray is an optional extra: the batch package (and the command's parser) import
+    without it, and without torch; only the driver, when it runs, imports Ray."""
+    code = (
+        "import sys; sys.modules['torch'] = None; sys.modules['ray'] = None\n"
+        "import headsculpt.batch.items, headsculpt.batch.manifest, headsculpt.batch.worker\n"
+        "import headsculpt.batch.scheduler, headsculpt.batch.driver, headsculpt.batch.sheet\n"
+        "import headsculpt.cli.batch\n"
         "print('ok')\n"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

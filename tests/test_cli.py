@@ -34,6 +34,22 @@ def test_bad_input_is_a_clear_error_not_a_traceback(tmp_path):
     assert too_long.returncode == 2 and "2000" in too_long.stderr
 
 
+def test_a_bug_in_any_command_is_one_line_and_exit_1_not_a_traceback(monkeypatch, capsys):
+    """Only `generate`'s pipeline run had its own net; every command now goes through main's."""
+    from headsculpt import cli
+    from headsculpt.cli import parse
+
+    def broken(args):
+        raise KeyError("descriptive_code")
+
+    monkeypatch.setattr(parse, "run", broken)
+    assert cli.main(["parse", "a man"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("headsculpt: error: an internal error stopped the command")
+    assert "KeyError: 'descriptive_code'" in error and "report it" in error
+    assert "Traceback" not in error and len(error.strip().splitlines()) == 1
+
+
 def test_parse_prints_the_code_as_json(tmp_path):
     completed = _run("parse", "a gaunt old woman with a beaky nose", "--json", cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr

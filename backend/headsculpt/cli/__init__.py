@@ -3,7 +3,8 @@
 A command module has ``add_parser(commands)`` (its options; ``run`` set as the
 default) and ``run(args) -> exit code``. Bad input raises ValueError and exits 2
 with a message naming the option; a disk that refuses a write exits 1 with a
-message; nothing else is caught.
+message; any other error (a bug) exits 1 with one line saying what broke and to report
+it, not a traceback.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import argparse
 import sys
 
 from headsculpt import __version__
-from headsculpt.cli import edit, evaluate, generate, parse, rig, serve, train_back_token
-from headsculpt.cli.common import error_message
+from headsculpt.cli import batch, edit, evaluate, generate, parse, rig, serve, train_back_token
+from headsculpt.cli.common import error_message, internal_error_message
 
-COMMANDS = (generate, edit, parse, rig, evaluate, train_back_token, serve)
+COMMANDS = (generate, edit, parse, rig, batch, evaluate, train_back_token, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,4 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:  # the disk refused (full, read-only): no traceback, no partial file
         where = f" {error.filename}" if error.filename else ""
         print(f"headsculpt: error: cannot write{where}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # a bug: one line saying what broke and what to do
+        print(f"headsculpt: error: {internal_error_message(error)}", file=sys.stderr)
         return 1

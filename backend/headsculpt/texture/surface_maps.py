@@ -198,12 +198,12 @@ def _regions(head, neutral, texel_values, source_uv, position, normal, landmarks
 
     # Beard area: below a line from the upper lip (centre) rising to the sideburns.
     lip_weight = regions["lips"] + 1e-9
-    mouth_z = float((position[:, 2] * lip_weight).sum() / lip_weight.sum())
+    mouth_z = _weighted_mean(position[:, 2], lip_weight)
     top_centre, top_side = mouth_z + 0.22 * iod, eye_z - 0.35 * iod
     side_fraction = (position[:, 0].abs() / (1.15 * iod)).clamp(0, 1) ** 2
     top = top_centre + side_fraction * (top_side - top_centre)
     ear_weight = regions["ears"] + 1e-9
-    ear_y = float((position[:, 1] * ear_weight).sum() / ear_weight.sum())
+    ear_y = _weighted_mean(position[:, 1], ear_weight)
     below_top = 1.0 - smoothstep(top - 0.08 * iod, top, position[:, 2])
     above_neck = smoothstep(mouth_z - 1.3 * iod, mouth_z - 1.05 * iod, position[:, 2])
     before_ears = 1.0 - smoothstep(ear_y - 0.15 * iod, ear_y + 0.05 * iod, position[:, 1])
@@ -244,6 +244,15 @@ def _regions(head, neutral, texel_values, source_uv, position, normal, landmarks
         * (1.0 - smoothstep(0.9 * iod, 1.1 * iod, above))
     )
     return {name: weight.float().clamp(0, 1) for name, weight in regions.items()}
+
+
+def _weighted_mean(values: torch.Tensor, weights: torch.Tensor) -> float:
+    """Σ w·v / Σ w summed in float64 by numpy, one thread: torch sums a large float32
+    tensor in per-thread blocks, so its last bits (and a texel or two of the regions
+    placed from it) would depend on the number of CPU threads, and the same text and
+    seed would not give the same file on every machine (or in a batch worker)."""
+    v, w = values.double().numpy(), weights.double().numpy()
+    return float(np.sum(v * w) / np.sum(w))
 
 
 def smoothstep(edge0: float, edge1, x: torch.Tensor) -> torch.Tensor:
