@@ -112,28 +112,30 @@ def test_no_import_cycles():
     assert not cycles, cycles
 
 
+def _loads_without(blocked: tuple[str, ...], code: str) -> None:
+    """Run ``code`` in a fresh interpreter where importing any of ``blocked`` fails."""
+    block = "".join(f"sys.modules[{name!r}] = None; " for name in blocked)
+    program = f"import sys; {block}\n{code}print('ok')\n"
+    completed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert completed.stdout.strip() == "ok", completed.stderr
+
+
 def test_the_http_layer_and_the_cli_load_without_torch():
     """The server's schema, app and runner and the command line import no torch."""
-    code = (
-        "import sys; sys.modules['torch'] = None\n"  # any `import torch` now fails
+    _loads_without(
+        ("torch",),
         "import headsculpt.api.schemas, headsculpt.api.app, headsculpt.api.runner\n"
         "import headsculpt.api.serve, headsculpt.pipelines.registry, headsculpt.cli\n"
-        "from headsculpt.cli import build_parser; build_parser()\n"
-        "print('ok')\n"
+        "from headsculpt.cli import build_parser; build_parser()\n",
     )
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert completed.stdout.strip() == "ok", completed.stderr
 
 
 def test_the_batch_layer_loads_without_torch_or_ray():
     """Ray is an optional extra: the batch package (and the command's parser) import
     without it, and without torch; only the driver, when it runs, imports Ray."""
-    code = (
-        "import sys; sys.modules['torch'] = None; sys.modules['ray'] = None\n"
+    _loads_without(
+        ("torch", "ray"),
         "import headsculpt.batch.items, headsculpt.batch.manifest, headsculpt.batch.worker\n"
         "import headsculpt.batch.scheduler, headsculpt.batch.driver, headsculpt.batch.sheet\n"
-        "import headsculpt.cli.batch\n"
-        "print('ok')\n"
+        "import headsculpt.cli.batch\n",
     )
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert completed.stdout.strip() == "ok", completed.stderr
