@@ -90,12 +90,30 @@ def test_rates_count_each_label_on_its_own(head, views):
         (0.9, 0.9) if label == "back" or k == first_front else (0.1, 0.1)
         for k, label in enumerate(labels)
     ]
-    report = _judge(head, views, scores, [False] * 8)
+    # FaceMesh traces the faces on the back (a face there is seen from in front).
+    report = _judge(head, views, scores, [label == "back" for label in labels])
     assert report.janus_rate == 1.0
     assert report.side_detection_rate == 0.0
     assert report.front_detection_rate == pytest.approx(1 / labels.count("front"))
-    assert report.front_nme is None  # no landmarks found anywhere
+    assert report.front_nme is None  # no landmarks found on front views
     assert "Janus rate (back views):   100%" in report.summary()
+    assert "back 180°: short-range 0.90, full-range 0.90, FaceMesh traced, a second face" in (
+        report.summary()
+    )
+
+
+def test_a_back_view_detection_facemesh_does_not_trace_is_not_a_second_face(head, views):
+    """The detectors alone fire on the back of some heads; a face on the back faces the
+    camera, and FaceMesh traces it."""
+    labels = [v.label for v in views]
+    scores = [(0.9, 0.9) if label == "back" else (0.1, 0.1) for label in labels]
+    report = _judge(head, views, scores, [False] * 8)
+    backs = [v for v in report.views if v.label == "back"]
+    assert all(v.face_detected and not v.second_face for v in backs)
+    assert report.janus_rate == 0.0
+    assert "back 180°: short-range 0.90, full-range 0.90, FaceMesh nothing\n" in (
+        report.summary() + "\n"
+    )
 
 
 def test_nme_is_the_mean_offset_over_the_inter_ocular_distance(head, views):

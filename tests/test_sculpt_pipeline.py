@@ -252,11 +252,14 @@ def test_an_interrupted_sculpt_resumes_from_its_checkpoint_to_the_same_result(
     first = min(f for s, f in seen if s == stage)
     assert first == pytest.approx((1 + before + cut_at) / total)
     # … and ended where the uninterrupted run did (same random streams): every step's
-    # loss to float rounding (two threads may sum in another order), and the surface
-    # (xatlas may cut its seams differently: vertices vary).
+    # loss to float rounding (two threads may sum in another order), and the surface: its
+    # size to a few tets whose signed distance sits within rounding of zero (11474 against
+    # 11466 triangles on one machine), its place to the Chamfer below (xatlas may cut its
+    # seams differently: vertices vary).
     for stage_name, losses in whole["sidecar"]["losses"].items():
         assert resumed["sidecar"]["losses"][stage_name] == pytest.approx(losses, rel=1e-5)
-    assert resumed["sidecar"]["mesh"]["triangles"] == whole["sidecar"]["mesh"]["triangles"]
+    triangles = whole["sidecar"]["mesh"]["triangles"]
+    assert resumed["sidecar"]["mesh"]["triangles"] == pytest.approx(triangles, rel=0.005)
     again, first = resumed["sidecar"]["reconstruction"], whole["sidecar"]["reconstruction"]
     assert again["chamfer"] == pytest.approx(first["chamfer"], abs=1e-4)
     assert again["psnr"] == pytest.approx(first["psnr"], abs=0.1)

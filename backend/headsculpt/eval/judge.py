@@ -12,10 +12,14 @@ MediaPipe's own face detector and FaceMesh look at each render:
   projections, over the landmarks the head does not hide, divided by the
   inter-ocular distance (outer eye corners) — reported per view and as the mean
   over front views;
-- **Janus rate**: the share of back views in which a second face is found. A head
-  with a face on its back scores high here. Where the head carries its landmarks, a
-  back view's detection that sits on the head's own face seen edge-on (under half of
-  its landmarks visible, MediaPipe's face centred among them) is that face's profile at
+- **Janus rate**: the share of back views in which a second face is found: both
+  detectors score it and FaceMesh traces it. A head with a face on its back scores high
+  here; the back of a head should not — the detectors alone fire on some (the
+  short-range one at 0.5–0.7 on bald heads; a long sculpt's back view crossed both
+  thresholds on one machine and not on another), while a face on the back faces the
+  camera, and FaceMesh, which fits a whole face, traces it. Where the head carries its
+  landmarks, a back view's face that sits on the head's own face seen edge-on (under half
+  of its landmarks visible, MediaPipe's face centred among them) is that face's profile at
   the silhouette, not a second face: the views 22.5° off the back show a sliver of it.
 
 It also draws a contact sheet: every view with the detected landmarks (green)
@@ -87,7 +91,8 @@ class ViewScore:
     face_detected: bool
     landmarks_found: bool
     nme: float | None  # None without embedded landmarks or FaceMesh landmarks
-    # A detection that is not the head's own face seen edge-on (see the module docstring).
+    # A detection FaceMesh traces that is not the head's own face seen edge-on (see the
+    # module docstring).
     second_face: bool = False
 
 
@@ -141,16 +146,23 @@ class JudgeReport:
         counts = {
             label: sum(v.label == label for v in self.views) for label in ("front", "side", "back")
         }
-        return "\n".join(
-            [
-                f"front-view face detection: {percent(self.front_detection_rate)} "
-                f"of {counts['front']} views",
-                f"side-view face detection:  {percent(self.side_detection_rate)} "
-                f"of {counts['side']} views",
-                f"landmark NME (front):      {nme}",
-                f"Janus rate (back views):   {percent(self.janus_rate)} of {counts['back']} views",
-            ]
-        )
+        lines = [
+            f"front-view face detection: {percent(self.front_detection_rate)} "
+            f"of {counts['front']} views",
+            f"side-view face detection:  {percent(self.side_detection_rate)} "
+            f"of {counts['side']} views",
+            f"landmark NME (front):      {nme}",
+            f"Janus rate (back views):   {percent(self.janus_rate)} of {counts['back']} views",
+        ]
+        # Every back view's scores: a reader of a failed check sees which view and how near.
+        lines += [
+            f"  back {v.azimuth:g}°: short-range {v.short_range:.2f}, full-range "
+            f"{v.full_range:.2f}, FaceMesh {'traced' if v.landmarks_found else 'nothing'}"
+            + (", a second face" if v.second_face else "")
+            for v in self.views
+            if v.label == "back"
+        ]
+        return "\n".join(lines)
 
 
 def judge_head(
@@ -192,7 +204,9 @@ def judge_head(
             face_detected=detected,
             landmarks_found=finding.landmarks is not None,
             nme=None if nme is None else round(nme, 5),
-            second_face=detected and not _own_face_edge_on(finding.landmarks, projected),
+            second_face=detected
+            and finding.landmarks is not None
+            and not _own_face_edge_on(finding.landmarks, projected),
         )
         report.views.append(score)
         tiles.append(_tile(image, score, finding, projected))
