@@ -20,6 +20,25 @@ BLENDER_PYTHON = ROOT / ".venv-blender" / "bin" / "python"
 NODE_MODULES = ROOT / ".cache" / "node" / "node_modules"
 MEDIAPIPE_PYTHON = ROOT / ".venv-mediapipe" / "bin" / "python"
 FISHERMAN = "a weathered fisherman in his seventies with a bulbous nose"
+# The longest files, longest first (docs/testing.md, measured): ./run_tests.sh hands whole
+# files to its workers in collection order, so these start at once and the many short
+# files fill in around them instead of one of these running alone at the end.
+LONGEST_FILES = (
+    "test_sculpt_on_the_server.py",
+    "test_sculpt_reconstruction.py",
+    "test_sculpt_edit.py",
+    "test_sculpt_pipeline.py",
+    "test_server.py",
+    "test_batch.py",
+    "test_server_faults.py",
+    "test_judge.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest files first (their own order kept), then the rest as collected."""
+    rank = {name: k for k, name in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,9 @@
 
 A project head (the parametric pipeline's, for one description) plus accessories — a
 horn, a bun, a ring around the neck — or the same head with non-human proportions,
-written as a GLB for ``--guidance reference``. The accessories' own sampled points are
-kept, so a test can ask whether the sculpt grew them.
+written as a GLB for ``--guidance reference`` (or ``train-teacher``). The accessories' own
+sampled points are kept, so a test can ask whether the sculpt grew them; the head's
+landmarks, when given, follow it and are written as the GLB's landmark anchors.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import trimesh
 
 from headsculpt.eval.reconstruction import outer_points, sample_surface
 from headsculpt.export.glb import HeadAsset, MeshPart, PartMaterial, Skeleton, write_glb
+from headsculpt.export.surface_query import TriangleSurface
+from headsculpt.pipelines.sculpt import with_landmark_anchors
 from headsculpt.render.preview import TexturedMesh
 
 ACCESSORY_COLOURS = {  # sRGB, chosen apart from skin and from each other
@@ -32,17 +35,27 @@ class SculptTarget:
     name: str
     mesh: TexturedMesh
     regions: dict[str, np.ndarray] = field(default_factory=dict)
+    landmarks: np.ndarray | None = None  # (478, 3) on the head, prior frame
 
     def write(self, path: Path) -> Path:
         """The target as a GLB the reference teacher reads."""
         parts = [_part("Target", self.mesh.vertices, self.mesh.triangles, self.mesh.uv,
                        self.mesh.base_color)]  # fmt: skip
         skeleton = Skeleton(["Root"], [-1], np.eye(4)[None])
-        path.write_bytes(write_glb(HeadAsset(parts=parts, skeleton=skeleton, textures=None)))
+        glb = write_glb(HeadAsset(parts=parts, skeleton=skeleton, textures=None))
+        if self.landmarks is not None:
+            surface = TriangleSurface(self.mesh.vertices, self.mesh.triangles)
+            glb = with_landmark_anchors(glb, surface.closest(self.landmarks))
+        path.write_bytes(glb)
         return path
 
 
-def accessorised(head: TexturedMesh, which: tuple[str, ...], seed: int = 0) -> SculptTarget:
+def accessorised(
+    head: TexturedMesh,
+    which: tuple[str, ...],
+    seed: int = 0,
+    landmarks: np.ndarray | None = None,
+) -> SculptTarget:
     """``head`` with accessories placed from its own bounds (any head size works)."""
     low, high = head.vertices.min(0), head.vertices.max(0)
     size = float((high - low).max())
@@ -70,17 +83,23 @@ def accessorised(head: TexturedMesh, which: tuple[str, ...], seed: int = 0) -> S
         regions[name] = sample_surface(piece.vertices, piece.faces, 2000, rng)
     # Only what can be seen counts: the part of a horn or a bun inside the head cannot.
     regions = {k: outer_points(v, mesh.vertices, mesh.triangles) for k, v in regions.items()}
-    return SculptTarget("+".join(("head", *which)), mesh, regions)
+    return SculptTarget("+".join(("head", *which)), mesh, regions, landmarks)
 
 
-def non_human(head: TexturedMesh, stretch: tuple[float, float, float] = (0.8, 1.1, 1.35)):
+def non_human(
+    head: TexturedMesh,
+    stretch: tuple[float, float, float] = (0.8, 1.1, 1.35),
+    landmarks: np.ndarray | None = None,
+) -> SculptTarget:
     """``head`` stretched about its centre: a tall narrow skull, a long face."""
     low, high = head.vertices.min(0), head.vertices.max(0)
     centre = (low + high) / 2.0
     vertices = centre + (head.vertices - centre) * np.asarray(stretch)
     mesh = TexturedMesh(vertices, head.normals, head.uv, head.triangles, head.base_color,
                         head.roughness)  # fmt: skip
-    return SculptTarget("stretched", mesh)
+    if landmarks is not None:
+        landmarks = centre + (np.asarray(landmarks) - centre) * np.asarray(stretch)
+    return SculptTarget("stretched", mesh, landmarks=landmarks)
 
 
 def _append(mesh: TexturedMesh, vertices, triangles, colour) -> TexturedMesh:

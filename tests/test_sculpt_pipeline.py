@@ -38,7 +38,7 @@ TINY = replace(
     coarse_steps=4, coarse_size=32, coarse_views=2, samples_per_ray=24,
     hash_levels=6, hash_log2_table=12,
     fine_steps=3, fine_size=48, fine_views=2, tet_spacing=0.04, texture_size=256,
-    checkpoint_seconds=0.0, preview_every=2, albedo_only_steps=2, guidance_image_size=64,
+    checkpoint_seconds=0.0, preview_every=2, albedo_only_steps=2,
 )  # fmt: skip
 PROMPT = "an old man with a long face"
 

@@ -13,10 +13,20 @@ import argparse
 import sys
 
 from headsculpt import __version__
-from headsculpt.cli import batch, edit, evaluate, generate, parse, rig, serve, train_back_token
+from headsculpt.cli import (
+    batch,
+    edit,
+    evaluate,
+    generate,
+    parse,
+    rig,
+    serve,
+    train_back_token,
+    train_teacher,
+)
 from headsculpt.cli.common import error_message, internal_error_message
 
-COMMANDS = (generate, edit, parse, rig, batch, evaluate, train_back_token, serve)
+COMMANDS = (generate, edit, parse, rig, batch, evaluate, train_back_token, train_teacher, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

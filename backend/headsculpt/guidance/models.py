@@ -85,6 +85,17 @@ class DiffusionModels:
     memory: MemoryPlan = field(default_factory=MemoryPlan)
 
     @property
+    def vae_scale_factor(self) -> int:
+        """Image pixels per latent pixel: 2 per VAE block after the first (SD's VAE: 8)."""
+        return 2 ** (len(self.vae.config.block_out_channels) - 1)
+
+    @property
+    def image_size(self) -> int:
+        """The side of the images the models were trained on: the UNet's latent size times
+        the VAE's factor (SD 1.5 and 2.1-base: 64 × 8 = 512). Renders are resized to it."""
+        return int(self.unet.config.sample_size) * self.vae_scale_factor
+
+    @property
     def sd_version(self) -> str:
         """SD "2.x" has 1024-wide text embeddings (OpenCLIP ViT-H); anything else is "1.x"."""
         return "2.x" if self.unet.config.cross_attention_dim == 1024 else "1.x"

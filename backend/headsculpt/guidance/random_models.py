@@ -28,7 +28,7 @@ def _unet_config(architecture: str) -> dict:
             attention_head_dim=8,
         )
     return dict(
-        sample_size=16,
+        sample_size=8,  # × the VAE's 8: 64² images
         block_out_channels=(32, 64),
         down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
         up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),

@@ -74,7 +74,9 @@ class DistillationConfig:
     timesteps: TimestepSchedule = field(default_factory=TimestepSchedule)
     weighting: str = "sds"  # w(t): "sds" 1 − ᾱ, "uniform" 1, "fantasia" √ᾱ (1 − ᾱ)
     grad_clip: float | None = None  # clamp each element of the score to ±grad_clip
-    image_size: int = 512  # RGB renders are resized to this before VAE encoding
+    # RGB renders are resized to this before VAE encoding: the models' own image size
+    # (DiffusionModels.image_size: 512 for SD 1.5), which the pipelines pass.
+    image_size: int = 512
 
     def __post_init__(self) -> None:
         if self.weighting not in WEIGHTINGS:
@@ -190,8 +192,10 @@ class ScoreDistillation:
         return encode_images(self.models, images, generator)
 
     def condition_images(self, images: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
-        """ControlNet inputs at 8× the latent size, in the models' dtype."""
-        size = (latents.shape[-2] * 8, latents.shape[-1] * 8)
+        """ControlNet inputs at the VAE's factor times the latent size (SD: 8×), in the
+        models' dtype."""
+        factor = self.models.vae_scale_factor
+        size = (latents.shape[-2] * factor, latents.shape[-1] * factor)
         if images.shape[-2:] != size:
             images = functional.interpolate(
                 images.float(), size, mode="bilinear", align_corners=False

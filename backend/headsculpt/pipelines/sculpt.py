@@ -477,7 +477,7 @@ class SculptPipeline:
                                          decay=OCCUPANCY_DECAY, generator=generator)  # fmt: skip
                 views = prior.views(preset.coarse_views, generator)
                 shading = random_shading(step, generator, preset.albedo_only_steps)
-                light = _light_directions(views, prior, device)
+                light = light_directions(views, prior, device)
                 lit = shading != "albedo"  # normals (a second backward) only when used
                 normals = (lambda p: field.density_normals(p, create_graph=True)) if lit else None
                 render = render_volume(
@@ -582,7 +582,7 @@ class SculptPipeline:
                 views = prior.views(preset.fine_views, generator, preset.face_view_share)
                 shading = random_shading(step + preset.coarse_steps, generator,
                                          preset.albedo_only_steps)  # fmt: skip
-                light = _light_directions(views, prior, generator.device)
+                light = light_directions(views, prior, generator.device)
                 render = render_mesh(
                     vertices, triangles, [v.camera for v in views], preset.fine_size,
                     albedo_from_points(texture, vertices), background, shading, light,
@@ -771,7 +771,7 @@ def _stable_diffusion_teacher(
         timesteps=TimestepSchedule((0.02, 0.98), (0.02, 0.50), preset.coarse_steps),
         guidance_scale=preset.guidance_scale,
         negative_prompt=request.negative_prompt,
-        image_size=preset.guidance_image_size,
+        image_size=models.image_size,
     )
     guidance = StableDiffusionGuidance(models, request.prompt, config)
     draw_landmarks = landmark_drawer(prior, parametric.landmarks.connections, device)
@@ -859,7 +859,7 @@ def _parent_glb(outputs: JobOutputs) -> Path:
     return path
 
 
-def _light_directions(
+def light_directions(
     views: list[SampledView], prior: Prior, device: torch.device | str = "cpu"
 ) -> torch.Tensor:
     """A light near each camera (threestudio's "light near the eye"), the same for the

@@ -414,7 +414,7 @@ def _stable_diffusion_edit_teacher(
         guidance_scale=preset.guidance_scale,
         edit_scale=request.edit_scale,
         negative_prompt=request.negative_prompt,
-        image_size=preset.guidance_image_size,
+        image_size=models.image_size,
     )
     guidance = EditGuidance(models, request.description, request.instruction, config)
 

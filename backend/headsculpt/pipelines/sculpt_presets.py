@@ -79,8 +79,7 @@ class SculptPreset:
     sparsity_weight: float = 1.0
     laplacian_weight: float = 0.0
     normal_weight: float = 1e4
-    guidance_scale: float = 100.0
-    guidance_image_size: int = 512  # renders are resized to this before the VAE (SD 1.5)
+    guidance_scale: float = 100.0  # the guidance's image size is its models' own (512 for SD 1.5)
     # The IESD edit of a sculpted head (pipelines/sculpt_edit.py): volume steps from the
     # parent (0: straight to the fine stage, which moves colour and relief, not outlines),
     # then fine-stage steps.
