@@ -103,7 +103,8 @@ GUIDANCES = ("sd", "reference")
 REQUIRED_SLOTS = ("base_model", "landmark_controlnet")  # back_view_embedding is optional
 _BOX_PADDING = 0.15  # the field's box around the prior head, as a share of its largest side
 _SDF_RESOLUTION = 64
-_LANDMARK_SIZE = 512  # the ControlNet's drawings; resized to the latents' 8× by the guidance
+# The ControlNet's drawings; the guidance resizes them to its latents' side × the VAE's factor.
+_LANDMARK_SIZE = 512
 _TARGET_BACKGROUND = (1.0, 1.0, 1.0)  # the reference teacher's renders and the student's
 _PRIOR_TRANSITION = 0.01  # the prior's density falls from full to none over 1 % of the box
 _PRIOR_STRENGTH = 10.0  # density e^10 inside the prior (threestudio's blob)
