@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from headsculpt.guidance.prompts import PromptEncoder
-from headsculpt.guidance.score_distillation import controlnet_residuals
+from headsculpt.guidance.score_distillation import controlnet_residuals, resized_conditions
 
 
 def sample_images(
@@ -51,9 +51,7 @@ def sample_images(
         chosen = controlled.nonzero().flatten()
         rows = torch.cat([chosen, chosen + count]).to(models.device)  # both CFG halves
         size = (latent_size * models.vae_scale_factor,) * 2
-        resized = torch.nn.functional.interpolate(
-            drawings.float(), size, mode="bilinear", align_corners=False
-        )
+        resized = resized_conditions(drawings, size)
         condition = torch.cat([resized, resized])[rows.cpu()].to(models.device, models.dtype)
     with torch.no_grad():
         for timestep in scheduler.timesteps:

@@ -196,11 +196,7 @@ class ScoreDistillation:
         models' dtype."""
         factor = self.models.vae_scale_factor
         size = (latents.shape[-2] * factor, latents.shape[-1] * factor)
-        if images.shape[-2:] != size:
-            images = functional.interpolate(
-                images.float(), size, mode="bilinear", align_corners=False
-            )
-        return images.to(self.models.device, self.models.dtype)
+        return resized_conditions(images, size).to(self.models.device, self.models.dtype)
 
     def landmark_residuals(
         self,
@@ -227,6 +223,14 @@ class ScoreDistillation:
         drawings = self.condition_images(batch.landmark_images, sample)
         condition = torch.cat([drawings] * copies)[rows]
         return controlnet_residuals(controlnet, sample, steps, embeddings, rows, condition, scale)
+
+
+def resized_conditions(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """ControlNet condition images (B, 3, H, W) at ``size``, bilinear (as every guidance,
+    the sampler and a trained teacher's examples see them)."""
+    if images.shape[-2:] == size:
+        return images
+    return functional.interpolate(images.float(), size, mode="bilinear", align_corners=False)
 
 
 def encode_images(

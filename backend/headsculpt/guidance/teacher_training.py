@@ -228,17 +228,20 @@ def train_teacher(
     # 2. The VAE, then the scale that gives its latents unit variance.
     vae = architecture.vae()
     vae_losses = _train_vae(vae, examples.images, training, generator, progress)
-    with torch.no_grad():
-        chunks = examples.images.split(64)
-        moments = torch.cat([vae.encode(c * 2 - 1).latent_dist.mean for c in chunks])
-    vae.register_to_config(scaling_factor=float(1.0 / moments.std()))
+    vae.eval().requires_grad_(False)
+    with torch.no_grad():  # each example's latent distribution, drawn from at every step
+        posteriors = [vae.encode(c * 2 - 1).latent_dist for c in examples.images.split(64)]
+    means = torch.cat([p.mean for p in posteriors])
+    deviations = torch.cat([p.std for p in posteriors])
+    vae.register_to_config(scaling_factor=float(1.0 / means.std()))
 
     # 3. The UNet and ControlNet (and the text encoder) on noised latents.
     unet = architecture.unet()
     controlnet = architecture.controlnet(unet)
     denoiser_losses = _train_denoiser(
-        (tokenizer, text_encoder, vae, unet, controlnet), examples, training, generator, progress
-    )
+        (tokenizer, text_encoder, unet, controlnet), (means, deviations, vae.config.scaling_factor),
+        examples, training, generator, progress,
+    )  # fmt: skip
     for module in (text_encoder, vae, unet, controlnet):
         module.eval().requires_grad_(False)
     progress("done", 1.0)
@@ -267,17 +270,12 @@ def _train_vae(vae, images, training, generator, progress) -> list[float]:
     return losses
 
 
-def _train_denoiser(components, examples, training, generator, progress) -> list[float]:
+def _train_denoiser(components, latents, examples, training, generator, progress) -> list[float]:
     from diffusers import DDIMScheduler, DDPMScheduler
 
-    tokenizer, text_encoder, vae, unet, controlnet = components
+    tokenizer, text_encoder, unet, controlnet = components
+    means, deviations, scale = latents  # each example's latent distribution; SD's scale
     scheduler = DDPMScheduler.from_config(DDIMScheduler(**SD_SCHEDULE).config)
-    vae.eval().requires_grad_(False)
-    with torch.no_grad():  # the latent distribution of every example, drawn from each step
-        posteriors = [vae.encode(c * 2 - 1).latent_dist for c in examples.images.split(64)]
-    means = torch.cat([p.mean for p in posteriors])
-    deviations = torch.cat([p.std for p in posteriors])
-    scale = vae.config.scaling_factor
     prompts = [prompt for choices in examples.prompts for prompt in choices]
     prompts = list(dict.fromkeys([*prompts, *UNCONDITIONAL_PROMPTS]))
     tokens = token_ids(tokenizer, prompts)

@@ -28,12 +28,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.nn import functional
 
 from headsculpt.export.glb_reader import GlbHead, read_head_glb
 from headsculpt.files import write_atomically
 from headsculpt.guidance.back_view_token import BACK_VIEW_TOKEN
 from headsculpt.guidance.prompts import ViewPrompts
+from headsculpt.guidance.score_distillation import resized_conditions
 from headsculpt.guidance.teacher_training import (
     TeacherArchitecture,
     TeacherExamples,
@@ -189,7 +189,7 @@ class TeacherTrainer:
                 batch = [views[r] for r in rows]
                 light = light_directions(batch, prior)
                 images[rows] = render(batch, shading, light, size)
-        drawings = torch.cat([_resized(draw(views[k : k + 32]), size)
+        drawings = torch.cat([resized_conditions(draw(views[k : k + 32]), (size, size))
                               for k in range(0, len(views), 32)])  # fmt: skip
         tokenizer = teacher_tokenizer()
         forms = (ViewPrompts.fit(tokenizer, description, BACK_VIEW_TOKEN),
@@ -241,12 +241,6 @@ class TeacherTrainer:
         seen = _best_shift(with_control[controlled], moved_sample[controlled])
         return TeacherCheck(labels, _psnr(with_control, answer), _psnr(without, answer),
                             face_shift_asked=shift * size, face_shift_seen=seen)  # fmt: skip
-
-
-def _resized(images: torch.Tensor, size: int) -> torch.Tensor:
-    """As the guidance resizes drawings to the latents' size times the VAE's factor."""
-    return functional.interpolate(images.float(), (size, size), mode="bilinear",
-                                  align_corners=False)  # fmt: skip
 
 
 def _psnr(images: torch.Tensor, answer: torch.Tensor) -> list[float]:
