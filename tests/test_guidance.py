@@ -43,6 +43,7 @@ from headsculpt.guidance.score_distillation import (
     DistillationConfig,
     GuidanceBatch,
     TimestepSchedule,
+    resized_conditions,
     sample_timesteps,
     weight,
 )
@@ -416,3 +417,17 @@ def test_train_back_token_command(folders, tmp_path):
     )
     assert failed.returncode == 2 and "--images" in failed.stderr
     shutil.rmtree(images)
+
+
+def test_a_shrunk_landmark_drawing_keeps_every_stroke():
+    """A teacher smaller than the drawer's 512² sees the drawing shrunk: a one-pixel stroke
+    stays a stroke (bilinear sampling from 512² to 64² reads two columns in eight: these
+    strokes vanished)."""
+    drawing = torch.zeros(1, 3, 512, 512)
+    drawing[0, 1, 100:400, 1::8] = 1.0  # one-pixel vertical strokes, green as the face oval
+    shrunk = resized_conditions(drawing, (64, 64))
+    assert shrunk.shape == (1, 3, 64, 64)
+    assert shrunk[0, 1, 13:50].amin() == 1.0  # every output pixel under the strokes is inked
+    assert shrunk[0, 0].abs().max() == 0.0  # no colour added
+    # Enlarged (a drawing smaller than the models' size) it is interpolated, not blocky.
+    assert resized_conditions(torch.rand(1, 3, 32, 32), (64, 64)).shape == (1, 3, 64, 64)

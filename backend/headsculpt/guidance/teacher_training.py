@@ -19,7 +19,10 @@ What is trained, all diffusers / transformers classes in SD 1.5's roles:
    SD's noise schedule. The prompt is replaced by an unconditional one (``""``, or the
    back views' negative prompt the sculpt uses when it has no token) for a share of the
    examples — classifier-free guidance needs the unconditional model — and the landmark
-   drawing is left out for a share, so the UNet alone also knows the head.
+   drawing is left out for a share, so the UNet alone also knows the head. Half the
+   examples are moved a latent pixel or so with their drawings, so the ControlNet learns
+   that the drawing says where the face is. A short training's usual aids: Min-SNR-γ
+   loss weights and a warmed-up cosine learning rate.
 
 :meth:`TrainedTeacher.save` writes SD 1.5's folder layout — the ControlNet in its
 ``diffusion_sd15`` subfolder, the token's vector in ``learned_embeds.safetensors`` — so
@@ -31,6 +34,7 @@ drawer: ``pipelines/trained_teacher.py``. Seeded and deterministic on one machin
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,9 +63,9 @@ class TeacherArchitecture:
     factor (2 per block after the first): the sculpt's guidance resizes renders to it."""
 
     image_size: int = 64
-    vae_channels: tuple[int, ...] = (32, 64, 64)  # three blocks: latents are 1/4 of the image
+    vae_channels: tuple[int, ...] = (16, 32, 32, 32)  # four blocks: latents 1/8, as SD's
     latent_channels: int = 4  # SD's
-    unet_channels: tuple[int, ...] = (32, 64, 128)
+    unet_channels: tuple[int, ...] = (32, 64)
     text_width: int = 64
     text_layers: int = 2
 
@@ -130,22 +134,38 @@ class TeacherArchitecture:
 
 @dataclass(frozen=True)
 class TeacherTraining:
-    """How long and how hard each part is trained (Adam; one example batch a step)."""
+    """How long and how hard each part is trained (Adam; one example batch a step). The
+    defaults train in about 8½ minutes on the project's 2-core CPU (docs/benchmarks.md)."""
 
-    vae_steps: int = 600
-    denoiser_steps: int = 2500
-    batch_size: int = 16
+    vae_steps: int = 300
+    denoiser_steps: int = 1300
+    batch_size: int = 16  # the denoiser's
+    vae_batch_size: int = 8
     vae_learning_rate: float = 1e-3
-    denoiser_learning_rate: float = 5e-4
+    denoiser_learning_rate: float = 2e-3  # the peak: warmed up, then down to 0 on a cosine
+    warmup_steps: int = 50
     kl_weight: float = 1e-6  # SD's VAE: a light KL keeps the latents near N(0, σ²)
     prompt_dropout: float = 0.1  # the unconditional model classifier-free guidance needs
     drawing_dropout: float = 0.1  # of views with a drawing, shown without it
+    # Min-SNR-γ weighting of the ε loss (Hang et al. 2023): each timestep's loss weighted by
+    # min(SNR, γ)/SNR, so the nearly clean timesteps stop dominating; None: unweighted.
+    snr_gamma: float | None = 5.0
+    # Examples moved sideways and up or down by up to ``max_shift`` latent pixels (the
+    # VAE's factor in image pixels), the drawing with its image: the sculpt's cameras
+    # always centre the head, and a ControlNet never shown a moved drawing does not learn
+    # that the drawing says *where* the face is.
+    shift_share: float = 0.5
+    max_shift: int = 1
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if min(self.vae_steps, self.denoiser_steps, self.batch_size) < 1:
-            raise ValueError("vae_steps, denoiser_steps and batch_size must be positive")
-        for name in ("prompt_dropout", "drawing_dropout"):
+        if min(self.vae_steps, self.denoiser_steps, self.batch_size, self.vae_batch_size) < 1:
+            raise ValueError(
+                "vae_steps, denoiser_steps, batch_size and vae_batch_size must be positive"
+            )
+        if min(self.max_shift, self.warmup_steps) < 0:
+            raise ValueError("max_shift and warmup_steps must not be negative")
+        for name in ("prompt_dropout", "drawing_dropout", "shift_share"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1)")
 
@@ -234,12 +254,16 @@ def train_teacher(
     means = torch.cat([p.mean for p in posteriors])
     deviations = torch.cat([p.std for p in posteriors])
     vae.register_to_config(scaling_factor=float(1.0 / means.std()))
+    with torch.no_grad():  # what a shifted example is filled with: a blank background
+        blank = vae.encode(torch.ones_like(examples.images[:1])).latent_dist
+    background = (blank.mean[0, :, 0, 0], blank.std[0, :, 0, 0])
 
     # 3. The UNet and ControlNet (and the text encoder) on noised latents.
     unet = architecture.unet()
     controlnet = architecture.controlnet(unet)
     denoiser_losses = _train_denoiser(
-        (tokenizer, text_encoder, unet, controlnet), (means, deviations, vae.config.scaling_factor),
+        (tokenizer, text_encoder, unet, controlnet),
+        (means, deviations, background, vae.config.scaling_factor, architecture.vae_scale_factor),
         examples, training, generator, progress,
     )  # fmt: skip
     for module in (text_encoder, vae, unet, controlnet):
@@ -254,7 +278,7 @@ def _train_vae(vae, images, training, generator, progress) -> list[float]:
     losses = []
     for step in range(training.vae_steps):
         progress("vae", 0.2 * step / training.vae_steps)
-        rows = torch.randint(len(images), (training.batch_size,), generator=generator)
+        rows = torch.randint(len(images), (training.vae_batch_size,), generator=generator)
         pixels = images[rows] * 2.0 - 1.0
         posterior = vae.encode(pixels).latent_dist
         latents = posterior.sample(generator)
@@ -274,7 +298,8 @@ def _train_denoiser(components, latents, examples, training, generator, progress
     from diffusers import DDIMScheduler, DDPMScheduler
 
     tokenizer, text_encoder, unet, controlnet = components
-    means, deviations, scale = latents  # each example's latent distribution; SD's scale
+    # Each example's latent distribution, a blank background's, SD's scale, the VAE's factor.
+    means, deviations, background, scale, factor = latents
     scheduler = DDPMScheduler.from_config(DDIMScheduler(**SD_SCHEDULE).config)
     prompts = [prompt for choices in examples.prompts for prompt in choices]
     prompts = list(dict.fromkeys([*prompts, *UNCONDITIONAL_PROMPTS]))
@@ -282,14 +307,21 @@ def _train_denoiser(components, latents, examples, training, generator, progress
     index = {prompt: k for k, prompt in enumerate(prompts)}
     parameters = [*unet.parameters(), *controlnet.parameters(), *text_encoder.parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=training.denoiser_learning_rate, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: _learning_rate_share(step, training)
+    )
     losses = []
     for step in range(training.denoiser_steps):
         progress("denoiser", 0.2 + 0.8 * step / training.denoiser_steps)
         rows = torch.randint(len(means), (training.batch_size,), generator=generator)
-        noise = torch.randn(means[rows].shape, generator=generator)
-        latents = (
-            means[rows] + deviations[rows] * torch.randn(means[rows].shape, generator=generator)
-        ) * scale
+        mean, deviation, drawings = means[rows], deviations[rows], examples.drawings[rows]
+        if training.shift_share and training.max_shift:
+            moves = _draw_shifts(len(rows), training, generator)
+            mean = _shifted(mean, moves, 1, background[0])
+            deviation = _shifted(deviation, moves, 1, background[1])
+            drawings = _shifted(drawings, moves, factor, torch.zeros(3))
+        noise = torch.randn(mean.shape, generator=generator)
+        latents = (mean + deviation * torch.randn(mean.shape, generator=generator)) * scale
         timesteps = torch.randint(scheduler.config.num_train_timesteps, (len(rows),),
                                   generator=generator)  # fmt: skip
         noisy = scheduler.add_noise(latents, noise, timesteps)
@@ -300,12 +332,17 @@ def _train_denoiser(components, latents, examples, training, generator, progress
         residuals = {}
         if len(controlled):
             residuals = controlnet_residuals(controlnet, noisy, timesteps, embeddings, controlled,
-                                             examples.drawings[rows][controlled], 1.0)  # fmt: skip
+                                             drawings[controlled], 1.0)  # fmt: skip
         predicted = unet(noisy, timesteps, encoder_hidden_states=embeddings, **residuals).sample
-        loss = functional.mse_loss(predicted, noise)
+        loss = functional.mse_loss(predicted, noise, reduction="none").mean(dim=(1, 2, 3))
+        if training.snr_gamma is not None:
+            snr = scheduler.alphas_cumprod[timesteps] / (1.0 - scheduler.alphas_cumprod[timesteps])
+            loss = loss * snr.clamp(max=training.snr_gamma) / snr
+        loss = loss.mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        schedule.step()
         losses.append(round(float(loss.detach()), 6))
     return losses
 
@@ -319,3 +356,38 @@ def _draw_prompts(examples, rows, dropout, generator) -> list[str]:
         choices = UNCONDITIONAL_PROMPTS if draws[0] < dropout else examples.prompts[row]
         chosen.append(choices[min(int(draws[1] * len(choices)), len(choices) - 1)])
     return chosen
+
+
+def _draw_shifts(count: int, training: TeacherTraining, generator) -> torch.Tensor:
+    """(count, 2) moves (x, y) in latent pixels: none for a row with probability
+    1 − ``shift_share``, else each in [−max_shift, max_shift]."""
+    reach = training.max_shift
+    moves = torch.randint(-reach, reach + 1, (count, 2), generator=generator)
+    kept = torch.rand(count, generator=generator) < training.shift_share
+    return moves * kept[:, None]
+
+
+def _shifted(images: torch.Tensor, moves: torch.Tensor, unit: int, fill: torch.Tensor):
+    """(B, C, H, W) each moved by its (x, y) × ``unit`` pixels; what comes in is ``fill``
+    (C,): a blank background, not the other edge."""
+    out = fill.to(images.dtype)[None, :, None, None].expand_as(images).clone()
+    size_y, size_x = images.shape[-2:]
+    for row, (move_x, move_y) in enumerate((moves * unit).tolist()):
+        source_x = slice(max(-move_x, 0), size_x - max(move_x, 0))
+        target_x = slice(max(move_x, 0), size_x - max(-move_x, 0))
+        source_y = slice(max(-move_y, 0), size_y - max(move_y, 0))
+        target_y = slice(max(move_y, 0), size_y - max(-move_y, 0))
+        out[row, :, target_y, target_x] = images[row, :, source_y, source_x]
+    return out
+
+
+def _learning_rate_share(step: int, training: TeacherTraining) -> float:
+    """The denoiser's learning rate at ``step`` as a share of its peak: a linear warm-up
+    over ``warmup_steps``, then a cosine down to 0 at the last step (a short training
+    ends on small steps, where the loss settles)."""
+    if step < training.warmup_steps:
+        return (step + 1) / training.warmup_steps
+    progress = (step - training.warmup_steps) / max(
+        training.denoiser_steps - training.warmup_steps, 1
+    )
+    return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
