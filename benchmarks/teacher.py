@@ -10,24 +10,41 @@ ControlNet and without it, and how far the sampled head follows a drawing moved 
 Targets (issue 30): training ≤ 10 min on the 2-core CPU, PSNR ≥ 20 dB on front and side
 views, the head following the drawing.
 
+``--sculpt`` then sculpts the description with that teacher (``--guidance sd`` at the
+``test`` preset, its ``sd`` settings; ``--teacher DIR`` reuses one trained before) once per
+``--runs`` entry — ``default`` (the preset's CFG 100, the ControlNet at 1),
+``no-controlnet`` (its scale 0), ``cfg7.5`` — and prints the reconstruction measures
+of eval/reconstruction.py against the target (Chamfer and accessory coverage within
+0.02 of the diagonal, novel-view PSNR) and the judge's (the face found from the front,
+Janus rate). Targets: Chamfer ≤ 0.02, each accessory ≥ 60 %, a face in front and none
+behind.
+
 Run: .venv/bin/python benchmarks/teacher.py [--target stretched|accessorised]
      [--views 384] [--vae-steps N] [--denoiser-steps N] [--out DIR]
+     [--sculpt [--teacher DIR] [--runs default,no-controlnet,cfg7.5]]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from headsculpt.guidance.teacher_training import TeacherArchitecture, TeacherTraining
-from headsculpt.pipelines.trained_teacher import TeacherRequest, TeacherTrainer
+from headsculpt.eval.reconstruction import measure_reconstruction
+from headsculpt.export.glb_reader import read_head_glb
+from headsculpt.export.mouth_opening import MOUTH_INSIDE_PART
+from headsculpt.guidance.teacher_training import TeacherTraining
+from headsculpt.pipelines.sculpt import SculptRequest
+from headsculpt.pipelines.sculpt_presets import SCULPT_PRESETS
+from headsculpt.pipelines.trained_teacher import REPORT_FILE, TeacherRequest, TeacherTrainer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from sculpt_targets import accessorised, non_human  # noqa: E402
@@ -38,15 +55,47 @@ DESCRIPTIONS = {
 }
 
 
-def target_glb(trainer: TeacherTrainer, name: str, folder: Path) -> Path:
+# The sculpt's test preset with one guidance setting changed: the runs --sculpt makes.
+RUNS = {
+    "default": {},
+    "no-controlnet": {"controlnet_scale": 0.0},
+    "cfg7.5": {"guidance_scale": 7.5},
+}
+
+
+def make_target(trainer: TeacherTrainer, name: str):
     parametric = trainer.sculpt.parametric
     head = parametric(DESCRIPTIONS[name], seed=8).mesh
     landmarks = parametric.landmarks.positions(head.vertices)
     if name == "stretched":
-        target = non_human(head, landmarks=landmarks)
-    else:
-        target = accessorised(head, ("horn", "bun", "ring"), landmarks=landmarks)
-    return target.write(folder / f"{name}.glb")
+        return non_human(head, landmarks=landmarks)
+    return accessorised(head, ("horn", "bun", "ring"), landmarks=landmarks)
+
+
+def sculpt_rows(trainer, target, description: str, teacher: Path, seed: int, runs, scratch):
+    """Each run's measures: (name, seconds, reconstruction dict, front found, Janus rate)."""
+    from headsculpt.eval.judge import judge_head
+    from headsculpt.eval.mediapipe_runner import MediaPipeFaces
+
+    models = {"base_model": str(teacher), "landmark_controlnet": str(teacher),
+              "back_view_embedding": str(teacher)}  # fmt: skip
+    rows = []
+    for name in runs:
+        preset = replace(SCULPT_PRESETS["test"], **RUNS[name])
+        request = SculptRequest(description, seed=seed, quality="test", models=models,
+                                guidance="sd", device="cpu", preview=False)  # fmt: skip
+        folder = Path(scratch) / name
+        folder.mkdir(parents=True)
+        started = time.monotonic()
+        result = trainer.sculpt.sculpt(request, preset, seed, folder)
+        seconds = time.monotonic() - started
+        (folder / "head.glb").write_bytes(result["glb"])
+        skin = read_head_glb(folder / "head.glb", skip_meshes=(MOUTH_INSIDE_PART,))
+        report = measure_reconstruction(skin.mesh, target.mesh, target.regions)
+        judged, _ = judge_head(skin, MediaPipeFaces())
+        front = next(v for v in judged.views if v.azimuth == 0.0)
+        rows.append((name, seconds, report.to_dict(), front.face_detected, judged.janus_rate))
+    return rows
 
 
 def main() -> None:
@@ -58,21 +107,42 @@ def main() -> None:
     parser.add_argument("--denoiser-steps", type=int, default=TeacherTraining.denoiser_steps)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, help="keep the trained teacher here")
+    parser.add_argument("--sculpt", action="store_true", help="then sculpt with it")
+    parser.add_argument("--teacher", type=Path, help="a teacher trained before: no training")
+    parser.add_argument("--runs", default=",".join(RUNS), help="which sculpts, comma-separated")
     args = parser.parse_args()
+    runs = [r for r in args.runs.split(",") if r]
+    unknown = sorted(set(runs) - set(RUNS))
+    if unknown:
+        parser.error(f"--runs: unknown {unknown}; known: {', '.join(RUNS)}")
     training = replace(TeacherTraining(), vae_steps=args.vae_steps,
                        denoiser_steps=args.denoiser_steps)  # fmt: skip
     trainer = TeacherTrainer.from_defaults()
+    description = DESCRIPTIONS[args.target]
+    target = make_target(trainer, args.target)
     with tempfile.TemporaryDirectory() as scratch:
-        glb = target_glb(trainer, args.target, Path(scratch))
-        request = TeacherRequest(glb, DESCRIPTIONS[args.target], seed=args.seed, views=args.views,
+        glb = target.write(Path(scratch) / f"{args.target}.glb")
+        request = TeacherRequest(glb, description, seed=args.seed, views=args.views,
                                  check_views=args.check_views, training=training)  # fmt: skip
-        out = args.out or Path(scratch) / "teacher"
-        report = trainer(request, out)
+        out = args.teacher or args.out or Path(scratch) / "teacher"
+        if args.teacher is None:
+            trainer(request, out)
+        report = json.loads((out / REPORT_FILE).read_text())
+        rows = []
+        if args.sculpt:
+            rows = sculpt_rows(trainer, target, description, out, args.seed, runs, scratch)
+    print_teacher(report)
+    if rows:
+        print_sculpts(rows)
+
+
+def print_teacher(report: dict) -> None:
     check = report["check"]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} "
           f"({torch.get_num_threads()} threads)")  # fmt: skip
-    print(f"target: {args.target}; {args.views} views; architecture {TeacherArchitecture()}")
-    print(f"training: {training}")
+    print(f"target: {report['target']}; {report['views']} views")
+    print(f"architecture: {report['architecture']}")
+    print(f"training: {report['training']}")
     print()
     print("| measure | value |")
     print("|---|---|")
@@ -90,6 +160,18 @@ def main() -> None:
     rows = zip(check["labels"], check["psnr"], check["psnr_without_controlnet"], strict=True)
     for label, with_control, without in rows:
         print(f"| {label} | {with_control} | {without} |")
+
+
+def print_sculpts(rows) -> None:
+    print()
+    print("| run | seconds | Chamfer | accessories within 0.02 | novel-view PSNR | front face | "
+          "Janus |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for name, seconds, measures, front, janus in rows:
+        coverage = ", ".join(f"{k} {v:.0%}" for k, v in measures["coverage"].items()) or "–"
+        print(f"| {name} | {seconds:.0f} | {measures['chamfer']:.4f} | {coverage} | "
+              f"{measures['psnr']:.1f} | {'yes' if front else 'no'} | "
+              f"{'–' if janus is None else f'{janus:.2f}'} |")  # fmt: skip
 
 
 if __name__ == "__main__":

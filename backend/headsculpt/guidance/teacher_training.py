@@ -135,7 +135,7 @@ class TeacherArchitecture:
 @dataclass(frozen=True)
 class TeacherTraining:
     """How long and how hard each part is trained (Adam; one example batch a step). The
-    defaults train in about 8½ minutes on the project's 2-core CPU (docs/benchmarks.md)."""
+    defaults train in about 9 minutes on the project's 2-core CPU (docs/benchmarks.md)."""
 
     vae_steps: int = 300
     denoiser_steps: int = 1300

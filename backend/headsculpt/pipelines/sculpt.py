@@ -771,6 +771,7 @@ def _stable_diffusion_teacher(
     config = SDSConfig(
         timesteps=TimestepSchedule((0.02, 0.98), (0.02, 0.50), preset.coarse_steps),
         guidance_scale=preset.guidance_scale,
+        conditioning_scale=preset.controlnet_scale,
         negative_prompt=request.negative_prompt,
         image_size=models.image_size,
     )
@@ -784,6 +785,7 @@ def _stable_diffusion_teacher(
         "kind": "sd",
         "models": dict(request.models),
         "guidance_scale": config.guidance_scale,
+        "controlnet_scale": config.conditioning_scale,
         **guidance.describe(),
     }
     return Teacher(guidance, conditions, describe=describe)

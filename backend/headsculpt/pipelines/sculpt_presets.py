@@ -80,6 +80,7 @@ class SculptPreset:
     laplacian_weight: float = 0.0
     normal_weight: float = 1e4
     guidance_scale: float = 100.0  # the guidance's image size is its models' own (512 for SD 1.5)
+    controlnet_scale: float = 1.0  # the landmark ControlNet's residuals (0: left out)
     # The IESD edit of a sculpted head (pipelines/sculpt_edit.py): volume steps from the
     # parent (0: straight to the fine stage, which moves colour and relief, not outlines),
     # then fine-stage steps.
