@@ -39,14 +39,13 @@ from pathlib import Path
 import torch
 
 from headsculpt.eval.reconstruction import measure_reconstruction
-from headsculpt.export.glb_reader import read_head_glb
-from headsculpt.export.mouth_opening import MOUTH_INSIDE_PART
 from headsculpt.guidance.teacher_training import TeacherTraining
 from headsculpt.pipelines.sculpt import SculptRequest
 from headsculpt.pipelines.sculpt_presets import SCULPT_PRESETS
 from headsculpt.pipelines.trained_teacher import REPORT_FILE, TeacherRequest, TeacherTrainer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from sculpt_proofs import sculpted_skin  # noqa: E402
 from sculpt_targets import accessorised, non_human  # noqa: E402
 
 DESCRIPTIONS = {
@@ -90,7 +89,7 @@ def sculpt_rows(trainer, target, description: str, teacher: Path, seed: int, run
         result = trainer.sculpt.sculpt(request, preset, seed, folder)
         seconds = time.monotonic() - started
         (folder / "head.glb").write_bytes(result["glb"])
-        skin = read_head_glb(folder / "head.glb", skip_meshes=(MOUTH_INSIDE_PART,))
+        skin = sculpted_skin(folder / "head.glb")
         report = measure_reconstruction(skin.mesh, target.mesh, target.regions)
         judged, _ = judge_head(skin, MediaPipeFaces())
         front = next(v for v in judged.views if v.azimuth == 0.0)
