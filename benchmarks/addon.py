@@ -48,7 +48,7 @@ def main() -> None:
     prefs.backend_mode, prefs.python_path = "LOCAL", args.backend_python
     prefs.data_dir = str(Path(USER) / "jobs")
     operators = sys.modules[MODULE + ".operators"]
-    session = sys.modules[MODULE + ".session"]
+    session = sys.modules[MODULE + ".core.session"]
     importer = sys.modules[MODULE + ".importer"]
 
     bpy.ops.headsculpt.start_backend()
@@ -69,8 +69,11 @@ def main() -> None:
         bpy.ops.headsculpt.generate(blocking="NO")
         while operators.job_tick() is not None:  # what the event loop would do
             time.sleep(operators.TICK_SECONDS)
-        started = time.perf_counter()
-        operators._import_finished()  # the import after the job: measured on its own
+        monitor = session.get().monitor
+        snapshot = monitor.wait()
+        started = time.perf_counter()  # the import after the job, measured on its own
+        operators._import_results(bpy.context, snapshot.job_id, snapshot.files, snapshot.code,
+                                  monitor.request, monitor.client.url)  # fmt: skip
         imports.append(time.perf_counter() - started)
     ticks = sorted(operators.tick_durations)
     session.reset()

@@ -20,7 +20,7 @@ Janus rate). Targets: Chamfer ≤ 0.02, each accessory ≥ 60 %, a face in front
 behind.
 
 Run: .venv/bin/python benchmarks/teacher.py [--target stretched|accessorised]
-     [--views 384] [--vae-steps N] [--denoiser-steps N] [--out DIR]
+     [--views 384] [--training FIELD=VALUE ...] [--out DIR]
      [--sculpt [--teacher DIR] [--runs default,no-controlnet,cfg7.5]]
 """
 
@@ -33,7 +33,7 @@ import platform
 import sys
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import torch
@@ -97,13 +97,31 @@ def sculpt_rows(trainer, target, description: str, teacher: Path, seed: int, run
     return rows
 
 
+def training_from(settings: list[str], parser: argparse.ArgumentParser) -> TeacherTraining:
+    """TeacherTraining's defaults with ``FIELD=VALUE`` settings (each read as its field's
+    default's type; ``none`` for None)."""
+    defaults = TeacherTraining()
+    changes = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        if name not in {f.name for f in fields(TeacherTraining)} or not value:
+            parser.error(f"--training: {setting!r} is not FIELD=VALUE of TeacherTraining")
+        default = getattr(defaults, name)
+        kind = float if default is None else type(default)
+        changes[name] = None if value.lower() == "none" else kind(value)
+    try:
+        return replace(defaults, **changes)
+    except ValueError as error:
+        parser.error(f"--training: {error}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", choices=sorted(DESCRIPTIONS), default="stretched")
     parser.add_argument("--views", type=int, default=TeacherRequest.views)
     parser.add_argument("--check-views", type=int, default=TeacherRequest.check_views)
-    parser.add_argument("--vae-steps", type=int, default=TeacherTraining.vae_steps)
-    parser.add_argument("--denoiser-steps", type=int, default=TeacherTraining.denoiser_steps)
+    parser.add_argument("--training", action="append", default=[], metavar="FIELD=VALUE",
+                        help="a TeacherTraining field (repeat): denoiser_steps=2600")  # fmt: skip
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, help="keep the trained teacher here")
     parser.add_argument("--sculpt", action="store_true", help="then sculpt with it")
@@ -114,8 +132,7 @@ def main() -> None:
     unknown = sorted(set(runs) - set(RUNS))
     if unknown:
         parser.error(f"--runs: unknown {unknown}; known: {', '.join(RUNS)}")
-    training = replace(TeacherTraining(), vae_steps=args.vae_steps,
-                       denoiser_steps=args.denoiser_steps)  # fmt: skip
+    training = training_from(args.training, parser)
     trainer = TeacherTrainer.from_defaults()
     description = DESCRIPTIONS[args.target]
     target = make_target(trainer, args.target)

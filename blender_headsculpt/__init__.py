@@ -2,8 +2,10 @@
 
 The Blender-facing layer: a sidebar panel, preferences, operators and an
 importer that talk to the HeadSculpt backend over HTTP and never import torch.
-``client``, ``local_backend``, ``job_monitor`` and ``code_summary`` do not
-import bpy, so they are tested without Blender; the rest is a thin layer on top.
+``core/`` holds everything that does not import bpy (the client, the job monitor, the
+local backend, the session, the panel's plain data and wording), tested without
+Blender; the rest is a thin bpy layer on top (``background`` is every long operator's
+shape: work on a thread → apply → report).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ def register() -> None:
     import bpy
     import bpy.utils.previews
 
-    from . import operators, panel, preferences, properties, session
+    from . import operators, panel, preferences, properties
+    from .core import session
 
     for cls in (
         preferences.HeadSculptPreferences,
@@ -35,7 +38,8 @@ def unregister() -> None:
     import bpy
     import bpy.utils.previews
 
-    from . import operators, panel, preferences, properties, session
+    from . import operators, panel, preferences, properties
+    from .core import session
 
     atexit.unregister(session.reset)
     state = session.get()

@@ -11,9 +11,13 @@ Head's, so an artist animates one set of 52 keys.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import bpy
+
+from .core.errors import HeadSculptError
+from .core.messages import for_the_panel
 
 COLLECTION = "HeadSculpt"
 PROPERTY_PREFIX = "headsculpt_"
@@ -25,14 +29,18 @@ def import_head(
     origin: dict[str, Any],
     offset: tuple[float, float, float] | None = None,
 ) -> list[bpy.types.Object]:
-    """Import ``glb_path``; returns the new objects (armature first). Raises RuntimeError.
+    """Import ``glb_path``; returns the new objects (armature first). Raises HeadSculptError.
 
     The head lands at the 3D cursor, or moved by ``offset`` from where the file puts it
     (a rigged copy of a mesh, beside the original)."""
     before = set(bpy.data.objects)
-    result = bpy.ops.import_scene.gltf(filepath=glb_path)
+    try:
+        result = bpy.ops.import_scene.gltf(filepath=glb_path)
+    except RuntimeError as error:
+        reason = for_the_panel(str(error))  # the glTF importer names the downloaded file's path
+        raise HeadSculptError(f"Blender could not import the head ({reason})") from None
     if "FINISHED" not in result:
-        raise RuntimeError(f"Blender could not import {glb_path}")
+        raise HeadSculptError(f"Blender could not import {Path(glb_path).name}")
     created = [o for o in bpy.data.objects if o not in before]
     # The importer's bone-display shape stays where it put it (a hidden helper collection).
     shapes = {

@@ -6,8 +6,8 @@ import os
 
 import bpy
 
-from . import session
-from .choices import PRESET_PROPERTY
+from .core import session
+from .core.choices import PRESET_PROPERTY
 from .importer import origin_of
 
 
@@ -63,6 +63,9 @@ class HEADSCULPT_PT_main(bpy.types.Panel):
                 factor=settings.job_progress,
                 text=f"{settings.job_stage or settings.job_state} {settings.job_progress:.0%}",
             )
+            if settings.job_state == "queued" and settings.job_stage:
+                for line in _lines(settings.job_stage, 40):  # why it waits
+                    layout.label(text=line)
             layout.operator("headsculpt.cancel", icon="CANCEL")
         else:
             layout.operator("headsculpt.generate", icon="USER")
@@ -72,6 +75,13 @@ class HEADSCULPT_PT_main(bpy.types.Panel):
                 box.label(text=line, icon="ERROR" if index == 0 else "NONE")
         elif settings.job_message and settings.job_state in ("failed", "interrupted"):
             layout.label(text=settings.job_message[:80], icon="ERROR")
+        if state.notices or state.stopped_jobs:  # jobs the backend stopped on, and how
+            box = layout.box()
+            for job_id, (_, seen) in list(state.stopped_jobs.items()):
+                box.label(text=f"Kept after the backend stopped: {job_id} ({seen})", icon="TIME")
+            for notice in state.notices[-3:]:
+                for index, line in enumerate(_lines(notice, 40)):
+                    box.label(text=line, icon="INFO" if index == 0 else "NONE")
         icon = _icon(settings.preview_path)
         if icon:
             layout.template_icon(icon_value=icon, scale=8.0)

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import bpy
 
-from . import session
-from .session import BackendSettings
+from .core import session
+from .core.messages import SLOT_LABELS
+from .core.session import BackendSettings
 
 MODES = [
     ("LOCAL", "Local", "Start `headsculpt serve` from a Python interpreter you installed it in"),
@@ -108,19 +109,29 @@ class HeadSculptPreferences(bpy.types.AddonPreferences):
         if self.backend_mode != "REMOTE":
             row.operator("headsculpt.start_backend", icon="PLAY")
         row.operator("headsculpt.check_backend", icon="URL")
-        _draw_health(layout, state)
+        _draw_health(layout, state, {slot: getattr(self, slot).strip() for slot in SLOT_LABELS})
         box = layout.box()
         box.label(text="Models for the Sculpt and Edit modes (sent to the backend)")
         for slot in ("base_model", "landmark_controlnet", "edit_controlnet", "back_view_embedding"):
             box.prop(self, slot)
 
 
-def _draw_health(layout, state) -> None:
+def _draw_health(layout, state, models: dict[str, str]) -> None:
+    """The last check: per mode ready, the weights still unset below (each job sends them;
+    ``model_slots`` in the backend's health), or why the backend cannot run it."""
     if state.last_error:
         layout.label(text=state.last_error[:160], icon="ERROR")
     elif state.health:
         health = state.health
         layout.label(text=f"HeadSculpt {health['version']} on {health['device']}", icon="CHECKMARK")
         for name, pipeline in health["pipelines"].items():
-            icon = "CHECKBOX_HLT" if pipeline["available"] else "CHECKBOX_DEHLT"
-            layout.label(text=f"{name}: {pipeline.get('reason') or 'ready'}", icon=icon)
+            missing = [SLOT_LABELS.get(s, s) for s in pipeline.get("model_slots", [])
+                       if not models.get(s)]  # fmt: skip
+            if not pipeline["available"]:
+                text = f"{name}: {pipeline.get('reason') or 'not available'}"
+            elif missing:
+                text = f"{name}: needs {', '.join(missing)}"
+            else:
+                text = f"{name}: ready"
+            ready = pipeline["available"] and not missing
+            layout.label(text=text, icon="CHECKBOX_HLT" if ready else "CHECKBOX_DEHLT")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from .choices import (
+from .core.choices import (
     DEFAULT_PRESET,
     EDIT_SCALE_DEFAULT,
     EDIT_SCALE_RANGE,
@@ -15,7 +15,7 @@ from .choices import (
     TEXTURE_SIZES,
     enum_items,
 )
-from .rig_request import BLENDER_AXES
+from .core.rig_request import BLENDER_AXES
 
 
 def _texture_label(size: int) -> str:
@@ -27,8 +27,10 @@ class HeadSculptHistoryItem(bpy.types.PropertyGroup):
     prompt: bpy.props.StringProperty()
     state: bpy.props.StringProperty()
     thumbnail: bpy.props.StringProperty(subtype="FILE_PATH")
-    parent_id: bpy.props.StringProperty()  # the job an edit was made from
-    version: bpy.props.StringProperty()  # "v1", "v2", … along its chain of edits
+    kind: bpy.props.StringProperty()  # generate, edit, rig, upload
+    mode: bpy.props.StringProperty()  # parametric, sculpt
+    parent_id: bpy.props.StringProperty()  # the job it was made from (edit, rig, a sculpt's target)
+    version: bpy.props.StringProperty()  # "v1", "v2" … along edits; else "rig", "upload", "sculpt"
 
 
 class HeadSculptCodeLine(bpy.types.PropertyGroup):

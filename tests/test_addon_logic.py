@@ -4,11 +4,12 @@ import socket
 
 import pytest
 
-from blender_headsculpt.client import BackendClient, BackendError
-from blender_headsculpt.code_summary import summarize_code
-from blender_headsculpt.job_monitor import JobMonitor
-from blender_headsculpt.rig_request import rig_request
-from blender_headsculpt.versions import version_labels
+from blender_headsculpt.core.client import BackendClient
+from blender_headsculpt.core.code_summary import summarize_code
+from blender_headsculpt.core.errors import HeadSculptError
+from blender_headsculpt.core.job_monitor import JobMonitor
+from blender_headsculpt.core.rig_request import rig_request
+from blender_headsculpt.core.versions import version_labels
 
 
 def _dead_url() -> str:
@@ -18,7 +19,7 @@ def _dead_url() -> str:
 
 
 def test_unreachable_backend_says_how_to_fix_it():
-    with pytest.raises(BackendError) as caught:
+    with pytest.raises(HeadSculptError) as caught:
         BackendClient(_dead_url(), timeout=2).health()
     assert "not reachable" in caught.value.message
     assert caught.value.hint.startswith("Start the backend")
@@ -54,7 +55,7 @@ def test_a_wrong_token_says_to_check_the_token(tmp_path):
     token_file.chmod(0o600)
     with BackendServer(tmp_path, "--token-file", str(token_file)) as server:
         for token in ("s" * 39, "s" * 41, "", "S" * 40):  # exact match only
-            with pytest.raises(BackendError) as caught:
+            with pytest.raises(HeadSculptError) as caught:
                 BackendClient(server.url, token=token, timeout=10).health()
             assert caught.value.status == 401
             assert caught.value.hint == "Check the token in the HeadSculpt preferences"
@@ -67,7 +68,7 @@ def test_rig_axes_are_sent_in_gltf_frame():
     assert rig_request("+Z", "-Y") == {"kind": "rig", "up": "+y", "front": "+z"}
     assert rig_request("-X", "+Y") == {"kind": "rig", "up": "-x", "front": "-z"}
     assert rig_request() == {"kind": "rig"}  # the backend finds the face
-    with pytest.raises(ValueError, match="different axes"):
+    with pytest.raises(HeadSculptError, match="same axis"):
         rig_request("+Z", "-Z")
 
 

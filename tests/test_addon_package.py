@@ -20,5 +20,5 @@ def test_zip_has_manifest_addon_and_backend(tmp_path):
         if path.suffix in (".py", ".json") and "__pycache__" not in path.parts
     }
     assert backend <= names, backend - names  # the whole backend travels (bundled install)
-    assert "choices.py" in names  # the add-on's copy of the job kinds
+    assert "core/choices.py" in names  # the add-on's copy of the job kinds
     assert not any("__pycache__" in n for n in names)

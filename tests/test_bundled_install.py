@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from blender_headsculpt.client import BackendError
-from blender_headsculpt.local_backend import install_bundled_backend
+from blender_headsculpt.core.errors import HeadSculptError
+from blender_headsculpt.core.local_backend import install_bundled_backend
 
 
 def test_creates_a_venv_and_installs_the_source_with_progress(tmp_path):
@@ -37,7 +37,7 @@ def test_creates_a_venv_and_installs_the_source_with_progress(tmp_path):
 
 
 def test_missing_source_is_a_clear_error(tmp_path):
-    with pytest.raises(BackendError, match="No bundled backend"):
+    with pytest.raises(HeadSculptError, match="No bundled backend"):
         install_bundled_backend(
             sys.executable,
             str(tmp_path / "venv"),

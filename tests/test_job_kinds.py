@@ -15,7 +15,7 @@ import typing
 
 import pytest
 
-import blender_headsculpt.choices as addon
+import blender_headsculpt.core.choices as addon
 from backend_server import BackendServer, wait_for_job
 from headsculpt import limits
 from headsculpt.api import schemas

@@ -520,3 +520,121 @@ def test_loading_and_disk_waits_are_logged_naming_what(tmp_path, monkeypatch, ca
         runner.stop()
     assert "loading the sculpt pipeline failed" in [r.getMessage() for r in caplog.records]
     assert f"job {job} waits to start: the disk refuses writes" in caplog.text
+
+
+class LongWhenAsked(WritesOneFile):
+    """A head that takes until ``release`` when its prompt says "long" (stepping, so a
+    cancel or a request to give way lands at its next step); others are quick."""
+
+    def __init__(self):
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def run(self, request, outputs, progress):
+        if request.prompt == "long":
+            outputs.write("head_1.glb", b"glTF first variant")  # made before it gave way
+            self.started.set()
+            while not self.release.wait(0.01):
+                progress("variants", 0.3)
+        super().run(request, outputs, progress)
+
+
+def _crashed_under(tmp_path, prompt: str = "long") -> str:
+    """A job the server died under (kill -9 mid-run: still "running" on disk)."""
+    store = JobStore(tmp_path)
+    job = store.create(JobRequest(prompt=prompt))
+    store.update(job.id, state="running", attempts=1, progress=0.4)
+    return job.id
+
+
+def test_a_job_recovered_after_a_crash_gives_way_to_one_submitted_since(tmp_path):
+    crashed = _crashed_under(tmp_path)
+    store = JobStore(tmp_path)  # the restart
+    long = LongWhenAsked()
+    runner = _runner(store, parametric=long)
+    runner.start(store.recover().requeue)
+    try:
+        assert long.started.wait(10) and store.get(crashed).state == "running"
+        assert store.get(crashed).recovered
+        assert "after any job submitted since" in store.get(crashed).message
+        long.started.clear()
+        new = _submit(store, runner)  # the artist's next head
+        done = _wait(store, new, {"succeeded"})
+        # It ran while the recovered job waited; then that one resumes by itself, its
+        # files kept and the attempt it gave way in given back (2: the crash's and this).
+        assert long.started.wait(10)
+        resumed = store.get(crashed)
+        assert resumed.started_at > done.finished_at, (resumed, done)
+        assert resumed.attempts == 2, resumed
+        assert store.output_path(crashed, "head_1.glb").read_bytes() == b"glTF first variant"
+        long.release.set()
+        finished = _wait(store, crashed, {"succeeded"})
+        assert finished.attempts == 2 and "attempt 2" in finished.message
+        assert finished.finished_at > done.finished_at
+    finally:
+        long.release.set()
+        runner.stop()
+
+
+def test_recovered_jobs_wait_behind_new_ones_in_their_lane(tmp_path):
+    first = _crashed_under(tmp_path, prompt="first")
+    blocker = LongWhenAsked()
+    store = JobStore(tmp_path)
+    requeue = store.recover().requeue
+    runner = _runner(store, parametric=blocker)
+    # Busy with a new job while the recovered one and two more new ones queue.
+    busy = store.create(JobRequest(prompt="long"))
+    runner.start()
+    runner.submit(busy.id)
+    assert blocker.started.wait(10)
+    for job_id in requeue:
+        runner.submit(job_id, recovered=True)
+    later = [_submit(store, runner, seed=s) for s in (1, 2)]
+    assert runner.place(later[0]).position == 1 and runner.place(first).position == 3
+    blocker.release.set()
+    try:
+        ends = {j: _wait(store, j, {"succeeded"}).finished_at for j in [first, *later]}
+        assert ends[later[0]] < ends[later[1]] < ends[first]
+    finally:
+        runner.stop()
+
+
+def test_a_queued_job_says_where_it_waits_and_what_its_lane_runs(tmp_path):
+    crashed = _crashed_under(tmp_path)
+    store = JobStore(tmp_path)
+    long = LongWhenAsked()
+    runner = _runner(store, parametric=long)
+    requeue = store.recover().requeue
+    runner.start()
+    try:
+        behind = store.create(JobRequest(prompt="long"))
+        runner.submit(behind.id)
+        assert long.started.wait(10)
+        runner.submit(requeue[0], recovered=True)
+        quick = _submit(store, runner)
+        place = runner.place(quick)
+        assert (place.position, place.running, place.running_recovered) == (1, behind.id, False)
+        assert place.lane == "cpu" and place.lane_ready
+        assert runner.place(crashed).position == 2
+        assert runner.place(behind.id) is None  # running, not waiting
+        assert runner.queued()["cpu"] == 2
+    finally:
+        long.release.set()
+        runner.stop()
+
+
+def test_a_recovered_job_cancelled_while_giving_way_ends_cancelled(tmp_path):
+    crashed = _crashed_under(tmp_path)
+    store = JobStore(tmp_path)
+    long = LongWhenAsked()
+    runner = _runner(store, parametric=long)
+    runner.start(store.recover().requeue)
+    try:
+        assert long.started.wait(10)
+        runner.cancel(crashed)  # the artist's cancel, just before a new job arrives
+        new = _submit(store, runner)
+        assert _wait(store, crashed, {"cancelled"}).state == "cancelled"
+        assert _wait(store, new, {"succeeded"}).state == "succeeded"
+    finally:
+        long.release.set()
+        runner.stop()

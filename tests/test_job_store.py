@@ -245,9 +245,14 @@ def test_restart_puts_every_unfinished_job_back_in_line_oldest_first(store):
     assert f"attempt 2 of {MAX_JOB_ATTEMPTS}" in reopened.get(crashed).message
     rerun = reopened.get(stopped)
     assert (rerun.rerun_on_start, rerun.finished_at) == (False, None)
-    assert rerun.message == "interrupted when the server stopped; queued again"
+    assert rerun.message == (
+        "interrupted when the server stopped; queued again, after any job submitted since"
+    )
     assert reopened.get(done).state == "succeeded"
     assert reopened.get(queued).message == ""
+    # Every one of them runs after the jobs submitted since the restart (api/runner.py).
+    assert all(reopened.get(j).recovered for j in (queued, crashed, stopped))
+    assert not reopened.get(done).recovered
 
 
 def test_a_job_that_keeps_taking_the_server_down_is_not_started_again(store):

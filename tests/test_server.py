@@ -221,6 +221,28 @@ def test_kill_9_during_a_job_then_restart(tmp_path):
         json.loads((folder / "status.json").read_text())
 
 
+def test_after_a_kill_9_a_job_submitted_since_runs_before_the_recovered_one(tmp_path):
+    """The add-on starts its backend again after a crash and submits the artist's next
+    head at once: that head must not wait behind the whole of the job the crash stopped
+    (docs/server.md, "Recovered jobs go last"); the recovered one still finishes."""
+    with BackendServer(tmp_path) as first, first.client() as http:
+        long = _submit(http, variants=6, quality="draft")
+        wait_for_job(http, long["id"], until=lambda s: s["progress"] >= 0.5)
+        first.kill()
+    with BackendServer(tmp_path) as second, second.client() as http:
+        new = _submit(http, quality="draft", seed=5)
+        assert new["queue"]["lane"] == "cpu" and new["queue"]["position"] == 1, new
+        recovered = http.get(f"/v1/jobs/{long['id']}").json()
+        assert recovered["recovered"] and "after any job submitted since" in recovered["message"]
+        done = wait_for_job(http, new["id"])
+        again = wait_for_job(http, long["id"], timeout=600)
+    assert done["state"] == again["state"] == "succeeded", (done, again)
+    assert done["finished_at"] < again["started_at"], (done, again)  # it ran first
+    assert again["attempts"] == 2 and again["queue"] is None
+    heads = [o["name"] for o in again["outputs"] if o["name"].endswith(".glb")]
+    assert len(heads) == 6, heads
+
+
 def test_other_binds_need_a_token(tmp_path):
     refused = subprocess.run(
         [sys.executable, "-m", "headsculpt", "serve", "--host", "0.0.0.0", "--port", "0",

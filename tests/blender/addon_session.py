@@ -166,7 +166,7 @@ try:
     prefs.backend_mode = "LOCAL"
     prefs.python_path = backend_python
     prefs.data_dir = data_dir
-    session = sys.modules[MODULE + ".session"]
+    session = sys.modules[MODULE + ".core.session"]
 
     step("check_before_start", error=op_error(lambda: bpy.ops.headsculpt.check_backend()))
     bpy.ops.headsculpt.start_backend()

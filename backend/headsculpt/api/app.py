@@ -123,7 +123,8 @@ def create_app(
     def docs() -> HTMLResponse:
         return HTMLResponse(_docs_page(app.openapi()))
 
-    @v1.get("/health", response_model=Health, responses=_ERRORS)
+    @v1.get("/health", response_model=Health, response_model_exclude_none=True,
+            responses=_ERRORS)  # fmt: skip
     def health() -> Health:
         return Health(
             version=__version__,
@@ -150,7 +151,13 @@ def create_app(
         status = store.create(request)
         runner.submit(status.id)
         response.headers["Location"] = f"/v1/jobs/{status.id}"
-        return status
+        return _with_place(status)
+
+    def _with_place(status: JobStatus) -> JobStatus:
+        """A queued job's answer says where it waits and what its lane runs (``queue``)."""
+        if status.state != "queued":
+            return status
+        return status.model_copy(update={"queue": runner.place(status.id)})
 
     arriving = _UploadSlots(MAX_CONCURRENT_UPLOADS)
 
@@ -200,7 +207,7 @@ def create_app(
 
     @v1.get("/jobs/{job_id}", response_model=JobStatus, responses=_JOB_ERRORS)
     def job(job_id: str = job_id_path) -> JobStatus:
-        return _get(store, job_id)
+        return _with_place(_get(store, job_id))
 
     @v1.post("/jobs/{job_id}/cancel", response_model=JobStatus,
              responses={**_JOB_ERRORS, 409: {"model": ErrorBody}})  # fmt: skip

@@ -50,10 +50,11 @@ class PipelineExecutor:
         if self.kind.model_slots:  # weights come with each job (the add-on's preferences)
             slots = ", ".join(f"models.{slot}" for slot in self.kind.model_slots)
             needs = f"each job names its weights ({slots})"
+        slots = list(self.kind.model_slots)
         if not self._loaded.is_set():
             loading = "loading its models" + (f"; {needs}" if needs else "")
-            return PipelineAvailability(available=True, reason=loading)
-        return PipelineAvailability(available=True, reason=needs)
+            return PipelineAvailability(available=True, reason=loading, model_slots=slots)
+        return PipelineAvailability(available=True, reason=needs, model_slots=slots)
 
     def load(self) -> None:
         if self._pipeline is not None or not self.kind.built:

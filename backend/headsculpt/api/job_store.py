@@ -108,7 +108,8 @@ class JobStore:
 
     # --- recovery -------------------------------------------------------
     def recover(self) -> RecoveredJobs:
-        """After a restart: queued jobs go back in line, and so do jobs a shutdown
+        """After a restart: queued jobs go back in line (``recovered``: behind any job
+        submitted from now on; api/runner.py), and so do jobs a shutdown
         interrupted (``rerun_on_start``) and jobs a crash left running — those resume from
         their checkpoints in the scratch folder — unless they already started
         ``MAX_JOB_ATTEMPTS`` times (a job that takes the server down each time): those
@@ -119,10 +120,12 @@ class JobStore:
                 if status.state == "running" and status.attempts < MAX_JOB_ATTEMPTS:
                     message = (
                         f"the server stopped while this job ran; queued again "
-                        f"(attempt {status.attempts + 1} of {MAX_JOB_ATTEMPTS})"
+                        f"(attempt {status.attempts + 1} of {MAX_JOB_ATTEMPTS}), after any "
+                        f"job submitted since"
                     )
                     self.settle(status.id, state="queued", progress=0.0, stage="",
-                                started_at=None, message=message)  # fmt: skip
+                                started_at=None, message=message,
+                                recovered=True)  # fmt: skip
                     requeue.append(status.id)
                 elif status.state == "running":
                     self.settle(status.id, state="interrupted", finished_at=now(),
@@ -130,12 +133,15 @@ class JobStore:
                                 f"{status.attempts} times; not started again")  # fmt: skip
                     interrupted.append(status.id)
                 elif status.state == "interrupted" and status.rerun_on_start:
-                    message = "interrupted when the server stopped; queued again"
+                    message = ("interrupted when the server stopped; queued again, after "
+                               "any job submitted since")  # fmt: skip
                     self.settle(status.id, state="queued", rerun_on_start=False, progress=0.0,
                                 stage="", started_at=None, finished_at=None,
-                                message=message)  # fmt: skip
+                                message=message, recovered=True)  # fmt: skip
                     requeue.append(status.id)
                 elif status.state == "queued":
+                    if not status.recovered:
+                        self.settle(status.id, recovered=True)
                     requeue.append(status.id)
         return RecoveredJobs(requeue, interrupted)
 

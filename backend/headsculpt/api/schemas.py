@@ -113,6 +113,18 @@ class OutputFile(BaseModel):
     media_type: str
 
 
+class QueuePlace(BaseModel):
+    """Where a queued job waits: its place in its lane and what that lane runs now."""
+
+    lane: str
+    position: int = Field(ge=1, description="1: it runs next")
+    running: str | None = Field(None, description="the job its lane runs now")
+    running_recovered: bool = Field(
+        False, description="that job was recovered after a restart: it is giving way"
+    )
+    lane_ready: bool = Field(True, description="false while the lane loads its models")
+
+
 class JobStatus(BaseModel):
     """Where a job stands; also what ``status.json`` in its folder holds."""
 
@@ -130,6 +142,10 @@ class JobStatus(BaseModel):
     parent_id: str | None = None  # the job this one was made from (edit)
     rerun_on_start: bool = False  # interrupted by a shutdown: queued again at the next start
     attempts: int = 0  # times it started running (a crash mid-job queues it again, limited)
+    # Queued again when the server started (a crash or a shutdown left it unfinished): it
+    # runs after every job submitted since, and gives way to one while it runs.
+    recovered: bool = False
+    queue: QueuePlace | None = None  # answers only, for a queued job: why it waits
     descriptive_code: dict[str, Any] | None = None
     outputs: list[OutputFile] = Field(default_factory=list)
 
@@ -141,11 +157,20 @@ class JobList(BaseModel):
 
 
 class PipelineAvailability(BaseModel):
+    """Whether a mode can run here. ``model_slots``: the weights each of its jobs must name
+    in ``models`` (the server holds none), so a client can say which of its own are unset
+    instead of listing the mode as ready."""
+
     available: bool
     reason: str = ""
+    model_slots: list[ModelSlot] | None = None  # None (left out): the executor did not say
 
 
 class Health(BaseModel):
+    """What the server is and can do. ``service`` names it, so a client that reached some
+    other web server on the port can say so instead of reading its 404s as ours."""
+
+    service: Literal["headsculpt"] = "headsculpt"
     status: Literal["ok"] = "ok"
     version: str
     device: str

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import HeadSculptError
+
 # "AUTO" lets the backend find the face; the rest are Blender's axes.
 BLENDER_AXES = ("AUTO", "+X", "-X", "+Y", "-Y", "+Z", "-Z")
 _BLENDER_TO_GLTF = {"X": ("+", "x"), "Y": ("-", "z"), "Z": ("+", "y")}
@@ -19,7 +21,7 @@ def gltf_axis(blender_axis: str) -> str | None:
     if blender_axis == "AUTO":
         return None
     if blender_axis not in BLENDER_AXES:
-        raise ValueError(f"an axis is one of {', '.join(BLENDER_AXES)}, not {blender_axis!r}")
+        raise HeadSculptError(f"An axis is one of {', '.join(BLENDER_AXES)}, not {blender_axis}")
     sign, name = blender_axis[0], blender_axis[1]
     extra_sign, gltf_name = _BLENDER_TO_GLTF[name]
     flipped = (sign == "-") != (extra_sign == "-")
@@ -34,5 +36,8 @@ def rig_request(up: str = "AUTO", front: str = "AUTO") -> dict[str, Any]:
         if value is not None:
             request[field] = value
     if up != "AUTO" and front != "AUTO" and up[1] == front[1]:
-        raise ValueError(f"up ({up}) and front ({front}) must be different axes")
+        raise HeadSculptError(
+            f"Up ({up}) and Front ({front}) are the same axis",
+            "Pick two different axes in the Rig a head section, or Auto",
+        )
     return request

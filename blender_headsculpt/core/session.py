@@ -8,13 +8,14 @@ forgets everything, so disabling and enabling again starts clean.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .client import BackendClient, BackendError
-from .job_monitor import JobMonitor
+from .client import BackendClient
+from .errors import HeadSculptError
+from .job_monitor import FINISHED, JobMonitor
 from .local_backend import LocalBackend, venv_python
+from .messages import recovered_notice
 
 
 @dataclass
@@ -53,6 +54,36 @@ class Session:
     last_error: str = ""
     previews: Any = None  # bpy.utils.previews collection, created on register
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Jobs the panel reported as stopped by the backend dying (id → kind, last state seen):
+    # they resume after a restart, and the panel must say how they end.
+    stopped_jobs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # what the panel says about them
+    follow_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def job_lost(self, job_id: str, kind: str) -> None:
+        """The backend died under ``job_id``: follow it until it ends after the restart."""
+        with self.follow_lock:
+            self.stopped_jobs[job_id] = (kind, "stopped")
+
+    def follow_up(self, client: BackendClient) -> None:
+        """Look at the jobs the backend stopped on (from any thread): one that has ended
+        since becomes a notice in the panel; one the backend no longer has is forgotten."""
+        with self.follow_lock:
+            pending = dict(self.stopped_jobs)
+        for job_id, (kind, _) in pending.items():
+            try:
+                status = client.job(job_id)
+            except HeadSculptError as error:
+                if error.status == 404:  # deleted: nothing more to say
+                    with self.follow_lock:
+                        self.stopped_jobs.pop(job_id, None)
+                continue  # the backend is not back yet
+            with self.follow_lock:
+                if status["state"] in FINISHED:
+                    if self.stopped_jobs.pop(job_id, None) is not None:
+                        self.notices.append(recovered_notice(kind, job_id, status))
+                elif job_id in self.stopped_jobs:
+                    self.stopped_jobs[job_id] = (kind, status["state"])
 
     def connect(self, settings: BackendSettings, start: bool = True) -> BackendClient:
         """A client for the configured backend; starts the local one when asked and needed.
@@ -61,7 +92,7 @@ class Session:
         """
         if settings.mode == "REMOTE":
             if not settings.remote_url:
-                raise BackendError(
+                raise HeadSculptError(
                     "No backend URL is set", "Set the remote URL in the HeadSculpt preferences"
                 )
             return BackendClient(settings.remote_url, settings.remote_token)
@@ -73,7 +104,7 @@ class Session:
                 backend = None
             if backend is None:
                 if not start:
-                    raise BackendError(
+                    raise HeadSculptError(
                         "The local backend is not running",
                         "Start the backend (HeadSculpt panel or preferences)",
                     )
@@ -108,38 +139,3 @@ def reset() -> None:
             _session.monitor.cancel()
         _session.stop_backend()
         _session = None
-
-
-def run_in_background(
-    work: Callable[[], Any], apply: Callable[[Any, Exception | None], None], blocking: bool
-) -> None:
-    """Run ``work`` off the main thread and ``apply(result, error)`` back on it.
-
-    With ``blocking`` (Blender in background mode: no timers fire) both run now.
-    """
-    if blocking:
-        try:
-            result, error = work(), None
-        except Exception as failure:  # handed to apply, which reports it
-            result, error = None, failure
-        apply(result, error)
-        return
-    import bpy
-
-    outcome: dict[str, Any] = {}
-
-    def thread() -> None:
-        try:
-            outcome["result"] = work()
-        except Exception as failure:
-            outcome["error"] = failure
-        outcome["done"] = True
-
-    def poll() -> float | None:
-        if not outcome.get("done"):
-            return 0.1
-        apply(outcome.get("result"), outcome.get("error"))
-        return None
-
-    threading.Thread(target=thread, daemon=True).start()
-    bpy.app.timers.register(poll, first_interval=0.1)

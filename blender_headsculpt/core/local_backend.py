@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .client import BackendError
+from .errors import HeadSculptError
 
 READY_MARK = "serving on "
 
@@ -29,7 +29,7 @@ class LocalBackend:
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
         self.url = ""
-        self.error: BackendError | None = None
+        self.error: HeadSculptError | None = None
         self.ready = threading.Event()
 
     @property
@@ -41,16 +41,16 @@ class LocalBackend:
         if self.running:
             return
         if not self.python or not Path(self.python).exists():
-            raise BackendError(
+            raise HeadSculptError(
                 f"No Python interpreter at '{self.python}'",
                 "Set the backend's Python in the HeadSculpt preferences, "
                 "or install the bundled backend",
             )
         Path(self.data_dir).mkdir(parents=True, exist_ok=True)
-        Path(self.log_path).parent.mkdir(parents=True, exist_ok=True)
+        rotate_log(Path(self.log_path))
         self.ready.clear()
         self.error, self.url = None, ""
-        log = open(self.log_path, "ab")  # noqa: SIM115 (the child keeps writing to it)
+        log = open(self.log_path, "wb")  # noqa: SIM115 (the child keeps writing to it)
         command = [
             self.python,
             "-m",
@@ -75,9 +75,9 @@ class LocalBackend:
         threading.Thread(target=self._wait_for_ready, daemon=True).start()
 
     def wait_ready(self, timeout: float = 300.0) -> str:
-        """Block until the server listens; its URL. Raises BackendError when it does not."""
+        """Block until the server listens; its URL. Raises HeadSculptError when it does not."""
         if not self.ready.wait(timeout):
-            raise BackendError("The backend did not start in time", self._log_hint())
+            raise HeadSculptError("The backend did not start in time", self._log_hint())
         if self.error is not None:
             raise self.error
         return self.url
@@ -105,7 +105,7 @@ class LocalBackend:
                 break
         else:
             process.wait()
-            self.error = BackendError(
+            self.error = HeadSculptError(
                 f"The backend stopped while starting (exit code {process.returncode})",
                 self._log_hint(),
             )
@@ -115,6 +115,7 @@ class LocalBackend:
             pass
 
     def _log_hint(self) -> str:
+        """The last lines of this start's log (a fresh file per start: no older run's)."""
         try:
             tail = Path(self.log_path).read_text(errors="replace").strip().splitlines()[-3:]
         except OSError:
@@ -124,6 +125,17 @@ class LocalBackend:
             f"Check that '{self.python}' has the headsculpt backend installed "
             f"(log: {self.log_path}).{last}"
         )
+
+
+def rotate_log(path: Path, keep: int = 3) -> None:
+    """Move ``backend.log`` to ``backend.log.1`` (``.1`` to ``.2`` …, ``keep`` of them), so
+    each start writes a fresh log and a failed start quotes only its own lines."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for index in range(keep, 0, -1):
+        older = path.with_name(f"{path.name}.{index}")
+        newer = path if index == 1 else path.with_name(f"{path.name}.{index - 1}")
+        if newer.exists():
+            newer.replace(older)
 
 
 def venv_python(venv_dir: str) -> str:
@@ -142,10 +154,10 @@ def install_bundled_backend(
     """Create ``venv_dir`` with ``base_python`` and pip-install the bundled backend into it.
 
     ``report(fraction, line)`` receives progress and pip's output lines. Returns the
-    venv's interpreter. Raises BackendError with pip's last lines when a step fails.
+    venv's interpreter. Raises HeadSculptError with pip's last lines when a step fails.
     """
     if not (Path(backend_source) / "pyproject.toml").is_file():
-        raise BackendError(
+        raise HeadSculptError(
             f"No bundled backend at {backend_source}", "Reinstall the HeadSculpt extension"
         )
     report(0.02, f"creating {venv_dir}")
@@ -182,7 +194,7 @@ def _run(command: list[str], report, start: float, end: float) -> None:
         report(start + (end - start) * (1.0 - 1.0 / (1.0 + elapsed / 30.0)), lines[-1])
     if process.wait() != 0:
         tail = " | ".join(lines[-3:])
-        raise BackendError(
+        raise HeadSculptError(
             f"'{' '.join(command[:4])} …' failed: {tail}",
             "Check the network or the Python interpreter in the preferences",
         )
