@@ -31,6 +31,7 @@ from .core.local_backend import install_bundled_backend
 from .core.messages import readiness
 from .core.placement import Box, free_shift
 from .core.rig_request import rig_request
+from .core.sculpt_request import sculpt_fields
 from .core.versions import version_labels
 from .importer import import_head, origin_of
 from .preferences import backend_settings, model_settings, user_folder
@@ -197,7 +198,7 @@ class HEADSCULPT_OT_generate(JobOperator):
     bl_idname = "headsculpt.generate"
     bl_label = "Generate"
 
-    def job(self, context) -> tuple[dict, None, None]:
+    def job(self, context) -> tuple[dict, str | None, None]:
         settings = context.scene.headsculpt
         if not settings.prompt.strip():
             raise HeadSculptError("Write a prompt first")
@@ -214,7 +215,16 @@ class HEADSCULPT_OT_generate(JobOperator):
             "texture_size": int(settings.texture_size),
             "models": model_settings(context),
         }
-        return request, None, None
+        upload = None
+        if settings.mode == "sculpt":  # its guidance; a reference target is uploaded first
+            fields, upload = sculpt_fields(
+                settings.sculpt_guidance,
+                settings.sculpt_target,
+                bpy.path.abspath(settings.sculpt_target_path),
+                _selected_history_job(context),
+            )
+            request.update(fields)
+        return request, upload, None
 
 
 class HEADSCULPT_OT_edit(JobOperator):
@@ -577,6 +587,7 @@ class HEADSCULPT_OT_random_seed(bpy.types.Operator):
 
 
 def _selected_history_job(context) -> str:
+    """The job id of the History's selected entry, or "" when none is."""
     settings = context.scene.headsculpt
     if 0 <= settings.history_index < len(settings.history):
         return settings.history[settings.history_index].job_id

@@ -48,6 +48,8 @@ class HEADSCULPT_PT_main(bpy.types.Panel):
         layout.prop(settings, "negative_prompt")
         layout.prop(settings, "mode", expand=True)
         layout.prop(settings, PRESET_PROPERTY[settings.mode])
+        if settings.mode == "sculpt":
+            _draw_sculpt_guidance(layout, settings)
         row = layout.row(align=True)
         row.prop(settings, "seed")
         row.prop(settings, "use_random_seed", toggle=True, text="", icon="FILE_REFRESH")
@@ -90,6 +92,21 @@ class HEADSCULPT_PT_main(bpy.types.Panel):
             box.label(text="Understood:", icon="INFO")
             for line in settings.code_lines:
                 box.label(text=line.text)
+
+
+def _draw_sculpt_guidance(layout, settings) -> None:
+    """Stable Diffusion, or a reference target (a file or the History's selected head)."""
+    layout.prop(settings, "sculpt_guidance", text="")
+    if settings.sculpt_guidance != "reference":
+        return
+    layout.row().prop(settings, "sculpt_target", expand=True)
+    if settings.sculpt_target == "FILE":
+        layout.prop(settings, "sculpt_target_path", text="")
+    elif 0 <= settings.history_index < len(settings.history):
+        item = settings.history[settings.history_index]
+        layout.label(text=f"{item.version} {item.prompt[:36]}", icon="CHECKMARK")
+    else:
+        layout.label(text="Select a head in the History below", icon="INFO")
 
 
 class HEADSCULPT_PT_history(bpy.types.Panel):

@@ -16,6 +16,7 @@ from .core.choices import (
     enum_items,
 )
 from .core.rig_request import BLENDER_AXES
+from .core.sculpt_request import SCULPT_GUIDANCE, SCULPT_TARGETS
 
 
 def _texture_label(size: int) -> str:
@@ -50,6 +51,15 @@ class HeadSculptSettings(bpy.types.PropertyGroup):
     )
     sculpt_quality: bpy.props.EnumProperty(
         name="Quality", items=enum_items(PRESETS["sculpt"]), default=DEFAULT_PRESET
+    )
+    sculpt_guidance: bpy.props.EnumProperty(
+        name="Guidance", items=list(SCULPT_GUIDANCE), default=SCULPT_GUIDANCE[0][0]
+    )
+    sculpt_target: bpy.props.EnumProperty(
+        name="Target", items=list(SCULPT_TARGETS), default=SCULPT_TARGETS[0][0]
+    )
+    sculpt_target_path: bpy.props.StringProperty(
+        name="Target GLB", subtype="FILE_PATH", description="The head the sculpt rebuilds"
     )
     seed: bpy.props.IntProperty(name="Seed", default=0, min=0, max=SEED_MAX)
     use_random_seed: bpy.props.BoolProperty(

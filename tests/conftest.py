@@ -6,11 +6,13 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pygltflib
 import pytest
 
+import build_addon
 from headsculpt.pipelines.parametric import ParametricPipeline
 from headsculpt.prior.head_model import load_head_model
 from headsculpt.text.parser import DescriptionParser
@@ -77,6 +79,25 @@ def require_tool(path: Path, what: str) -> None:
     """Fail (not skip) when a test tool is missing: ./run_tests.sh installs them."""
     if not path.exists():
         pytest.fail(f"{what} missing at {path}; run ./run_tests.sh (it installs it)")
+
+
+def addon_session(folder: Path, script: str, *arguments: str, timeout: int = 1200) -> dict:
+    """Run ``tests/blender/<script>`` in bpy 4.5 with the add-on built into ``folder`` and
+    a real backend (this interpreter) keeping its jobs there; the session's report.
+
+    Every session script takes the add-on's zip, the backend's Python, the jobs folder
+    and the report's path, then its own ``arguments``."""
+    require_tool(BLENDER_PYTHON, "the bpy 4.5 interpreter")
+    zip_path = build_addon.build(folder / "dist")
+    report_path = folder / "report.json"
+    completed = subprocess.run(
+        [str(BLENDER_PYTHON), str(ROOT / "tests/blender" / script), str(zip_path),
+         sys.executable, str(folder / "jobs"), str(report_path), *arguments],
+        capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "BLENDER_USER_RESOURCES": str(folder / "blender-user")},
+    )  # fmt: skip
+    assert report_path.exists(), completed.stderr[-3000:]
+    return json.loads(report_path.read_text())
 
 
 def node_binary() -> str:

@@ -25,6 +25,7 @@ from blender_headsculpt.core.messages import (
     waiting,
 )
 from blender_headsculpt.core.placement import free_shift
+from blender_headsculpt.core.sculpt_request import sculpt_fields
 from blender_headsculpt.core.versions import version_labels
 from conftest import BLENDER_PYTHON, ROOT
 
@@ -205,3 +206,34 @@ def test_a_job_the_backend_stopped_on_is_kept_not_failed_and_its_end_is_announce
     gone = {"state": "failed", "message": "KeyError: /tmp/x/y/z.glb"}
     failed = recovered_notice("generate", "J1", gone)
     assert "did not finish" in failed and "KeyError" not in failed and "/tmp" not in failed
+
+
+def test_a_reference_sculpt_sends_its_target_as_a_file_or_the_historys_head(tmp_path):
+    target = tmp_path / "Target.glb"
+    target.write_bytes(b"glTF")
+    assert sculpt_fields("sd", "FILE", "", "") == ({"guidance": "sd"}, None)
+    assert sculpt_fields("reference", "FILE", str(target), "job-1") == (
+        {"guidance": "reference"}, str(target),
+    )  # fmt: skip
+    assert sculpt_fields("reference", "HISTORY", str(target), "job-1") == (
+        {"guidance": "reference", "parent_id": "job-1"}, None,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("target", "path", "history_job", "words"),
+    [("HISTORY", "", "", "No head is selected in the History"),
+     ("FILE", "", "job-1", "Pick the target head's .glb file"),
+     ("FILE", "head.obj", "", "is not a .glb file"),
+     ("FILE", "missing.glb", "", "does not exist")],
+)  # fmt: skip
+def test_a_reference_sculpt_without_a_usable_target_is_refused_before_anything_is_sent(
+    tmp_path, target, path, history_job, words
+):
+    if path:
+        path = str(tmp_path / path)
+        if path.endswith(".obj"):
+            (tmp_path / "head.obj").write_text("v 0 0 0")
+    with pytest.raises(HeadSculptError, match=words) as refused:
+        sculpt_fields("reference", target, path, history_job)
+    assert str(tmp_path) not in str(refused.value)  # the file's name, not its folder

@@ -1,14 +1,10 @@
 """The extension in real Blender (bpy 4.5): install, backend, generate, cancel, failures."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-import build_addon
-from conftest import BLENDER_PYTHON, ROOT, require_tool
+from conftest import addon_session
 from test_glb import ARKIT_52, REQUIRED_BONES
 
 BASE_PARTS = {"Armature", "Head", "Eyes", "Mouth", "Brows", "Lashes"}
@@ -17,27 +13,7 @@ HAIR_PARTS = {"Hair", "FacialHair"}  # only when the head has them (not bald, no
 
 @pytest.fixture(scope="module")
 def addon_report(tmp_path_factory):
-    require_tool(BLENDER_PYTHON, "the bpy 4.5 interpreter")
-    folder = tmp_path_factory.mktemp("addon")
-    zip_path = build_addon.build(folder / "dist")
-    report_path = folder / "report.json"
-    environment = {**os.environ, "BLENDER_USER_RESOURCES": str(folder / "blender-user")}
-    completed = subprocess.run(
-        [
-            str(BLENDER_PYTHON),
-            str(ROOT / "tests/blender/addon_session.py"),
-            str(zip_path),
-            sys.executable,
-            str(folder / "jobs"),
-            str(report_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        env=environment,
-    )
-    assert report_path.exists(), completed.stderr[-3000:]
-    report = json.loads(report_path.read_text())
+    report = addon_session(tmp_path_factory.mktemp("addon"), "addon_session.py")
     assert "exception" not in report, report["exception"]
     return report
 

@@ -8,16 +8,11 @@ resumed later) rather than that it failed, says why a job waits, and says so whe
 recovered job later finishes. Session: tests/blender/crash_session.py.
 """
 
-import json
-import os
-import subprocess
-import sys
 from datetime import datetime
 
 import pytest
 
-import build_addon
-from conftest import BLENDER_PYTHON, ROOT, require_tool
+from conftest import addon_session
 
 VARIANTS = 6  # the killed job: long enough to be part-way when the backend dies
 
@@ -28,18 +23,7 @@ def _moment(stamp: str) -> datetime:
 
 @pytest.fixture(scope="module")
 def crash(tmp_path_factory):
-    require_tool(BLENDER_PYTHON, "the bpy 4.5 interpreter")
-    folder = tmp_path_factory.mktemp("crash")
-    zip_path = build_addon.build(folder / "dist")
-    report_path = folder / "report.json"
-    completed = subprocess.run(
-        [str(BLENDER_PYTHON), str(ROOT / "tests/blender/crash_session.py"), str(zip_path),
-         sys.executable, str(folder / "jobs"), str(report_path), str(VARIANTS)],
-        capture_output=True, text=True, timeout=1200,
-        env={**os.environ, "BLENDER_USER_RESOURCES": str(folder / "blender-user")},
-    )  # fmt: skip
-    assert report_path.exists(), completed.stderr[-3000:]
-    report = json.loads(report_path.read_text())
+    report = addon_session(tmp_path_factory.mktemp("crash"), "crash_session.py", str(VARIANTS))
     assert not report["errors"], report["errors"]
     return report
 

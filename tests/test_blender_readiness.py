@@ -7,31 +7,16 @@ jobs send them, the server holds none) and the add-on checks them against its Mo
 preferences. Session: tests/blender/readiness_session.py, real bpy 4.5 and backend.
 """
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
-import build_addon
-from conftest import BLENDER_PYTHON, ROOT, require_tool
+from conftest import addon_session
 
 
 @pytest.fixture(scope="module")
 def readiness(tmp_path_factory):
-    require_tool(BLENDER_PYTHON, "the bpy 4.5 interpreter")
-    folder = tmp_path_factory.mktemp("readiness")
-    zip_path = build_addon.build(folder / "dist")
-    report_path = folder / "report.json"
-    completed = subprocess.run(
-        [str(BLENDER_PYTHON), str(ROOT / "tests/blender/readiness_session.py"), str(zip_path),
-         sys.executable, str(folder / "jobs"), str(report_path)],
-        capture_output=True, text=True, timeout=600,
-        env={**os.environ, "BLENDER_USER_RESOURCES": str(folder / "blender-user")},
-    )  # fmt: skip
-    assert report_path.exists(), completed.stderr[-3000:]
-    report = json.loads(report_path.read_text())
+    report = addon_session(
+        tmp_path_factory.mktemp("readiness"), "readiness_session.py", timeout=600
+    )
     assert not report["errors"], report["errors"]
     return report
 

@@ -6,33 +6,16 @@ rigging a moved head twice, a mesh with no face, the History, a re-import. Each 
 reads one part of its report.
 """
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
-import build_addon
-from conftest import BLENDER_PYTHON, ROOT, require_tool
+from conftest import addon_session
 
 CLI_WORDS = ("--up", "--front", "Error:", "Exception", "Traceback", "The job ended")
 
 
 @pytest.fixture(scope="module")
 def trust(tmp_path_factory):
-    require_tool(BLENDER_PYTHON, "the bpy 4.5 interpreter")
-    folder = tmp_path_factory.mktemp("trust")
-    zip_path = build_addon.build(folder / "dist")
-    report_path = folder / "report.json"
-    completed = subprocess.run(
-        [str(BLENDER_PYTHON), str(ROOT / "tests/blender/trust_session.py"), str(zip_path),
-         sys.executable, str(folder / "jobs"), str(report_path)],
-        capture_output=True, text=True, timeout=1200,
-        env={**os.environ, "BLENDER_USER_RESOURCES": str(folder / "blender-user")},
-    )  # fmt: skip
-    assert report_path.exists(), completed.stderr[-3000:]
-    return json.loads(report_path.read_text())
+    return addon_session(tmp_path_factory.mktemp("trust"), "trust_session.py")
 
 
 def _step(report: dict, name: str) -> dict:

@@ -10,7 +10,12 @@ from __future__ import annotations
 # (mode, label, description), as the backend's generate job kinds.
 MODES = (
     ("parametric", "Parametric", "Seconds, on the CPU: the head model shaped by the text"),
-    ("sculpt", "Sculpt", "Minutes, on a GPU: score distillation from Stable Diffusion"),
+    (
+        "sculpt",
+        "Sculpt",
+        "Minutes: score distillation from Stable Diffusion on a GPU, or to a "
+        "reference target on the CPU",
+    ),
 )
 # Quality presets per mode, cheapest first, and the scene property holding each mode's choice.
 PRESETS = {

@@ -172,7 +172,8 @@ BUILTIN_KINDS: tuple[JobKind, ...] = (
         pipeline="headsculpt.pipelines.sculpt:SculptPipeline",
         presets=("test", "preview", "standard", "high"),
         default_preset="standard",
-        summary="Minutes, on a GPU: score distillation from Stable Diffusion",
+        summary="Minutes: score distillation from Stable Diffusion on a GPU, or to a reference "
+        "target on the CPU",
         max_variants=4,
         model_slots=("base_model", "landmark_controlnet", "back_view_embedding"),
     ),
