@@ -5,7 +5,6 @@ an empty folder so the install does not touch the user's Blender.
 """
 
 import json
-import math
 import socket
 import sys
 import time
@@ -14,6 +13,7 @@ import urllib.request
 
 import bpy
 import mathutils
+from session_support import foreign_copy
 
 zip_path, backend_python, data_dir, report_path = sys.argv[-4:]
 MODULE = "bl_ext.user_default.headsculpt"
@@ -253,20 +253,7 @@ try:
         (o for o in bpy.data.objects if o.type == "MESH" and o.data.shape_keys),
         key=lambda o: (len(o.data.shape_keys.key_blocks), len(o.data.vertices)),
     )
-    source = full_head.copy()
-    source.data = full_head.data.copy()
-    source.name = "ForeignHead"
-    scene.collection.objects.link(source)
-    source.parent = None
-    source.modifiers.clear()
-    source.vertex_groups.clear()
-    source.shape_key_clear()
-    source.matrix_world = mathutils.Matrix.LocRotScale(
-        mathutils.Vector((-3.0, 1.0, 0.2)),
-        mathutils.Euler((0.0, 0.0, math.radians(25.0))),
-        mathutils.Vector((10.0, 10.0, 10.0)),
-    )
-    bpy.context.view_layer.update()
+    source = foreign_copy(full_head)
     bpy.context.view_layer.objects.active = source
     source_corners = [source.matrix_world @ mathutils.Vector(c) for c in source.bound_box]
     source_faces = len(source.data.polygons)

@@ -18,9 +18,9 @@ import traceback
 import urllib.request
 
 import bpy
+from session_support import addon, install, save_report
 
 zip_path, backend_python, data_dir, report_path, variants = sys.argv[-5:]
-MODULE = "bl_ext.user_default.headsculpt"
 report: dict = {"errors": {}}
 
 
@@ -39,13 +39,9 @@ def panel_lines(scene) -> list[str]:
 
 
 try:
-    bpy.ops.extensions.package_install_files(
-        filepath=zip_path, repo="user_default", enable_on_install=True
-    )
-    prefs = bpy.context.preferences.addons[MODULE].preferences
-    prefs.backend_mode, prefs.python_path, prefs.data_dir = "LOCAL", backend_python, data_dir
-    session = sys.modules[MODULE + ".core.session"]
-    operators = sys.modules[MODULE + ".operators"]
+    prefs = install(zip_path, backend_python, data_dir)
+    session = addon("core.session")
+    operators = addon("operators")
     scene = bpy.context.scene
     settings = scene.headsculpt
     bpy.ops.headsculpt.start_backend()
@@ -106,9 +102,4 @@ try:
 except Exception:
     report["errors"]["session"] = traceback.format_exc()
 finally:
-    try:
-        session.reset()
-    except Exception:
-        report["errors"]["reset"] = traceback.format_exc()
-    with open(report_path, "w") as handle:
-        json.dump(report, handle, indent=1, default=str)
+    save_report(report, report_path)

@@ -8,16 +8,15 @@ report as "Info: …" in background mode; it is read from the process's stdout).
 """
 
 import ctypes
-import json
 import os
 import sys
 import tempfile
 import traceback
 
 import bpy
+from session_support import addon, install, save_report
 
 zip_path, backend_python, data_dir, report_path = sys.argv[-4:]
-MODULE = "bl_ext.user_default.headsculpt"
 report: dict = {"errors": {}}
 libc = ctypes.CDLL(None)
 
@@ -41,12 +40,8 @@ def reported(call) -> str:
 
 
 try:
-    bpy.ops.extensions.package_install_files(
-        filepath=zip_path, repo="user_default", enable_on_install=True
-    )
-    prefs = bpy.context.preferences.addons[MODULE].preferences
-    prefs.backend_mode, prefs.python_path, prefs.data_dir = "LOCAL", backend_python, data_dir
-    session = sys.modules[MODULE + ".core.session"]
+    prefs = install(zip_path, backend_python, data_dir)
+    session = addon("core.session")
     bpy.ops.headsculpt.start_backend()
     report["no_models"] = reported(lambda: bpy.ops.headsculpt.check_backend())
     prefs.base_model = "runwayml/stable-diffusion-v1-5"
@@ -57,9 +52,4 @@ try:
 except Exception:
     report["errors"]["session"] = traceback.format_exc()
 finally:
-    try:
-        sys.modules[MODULE + ".core.session"].reset()
-    except Exception:
-        report["errors"]["reset"] = traceback.format_exc()
-    with open(report_path, "w") as handle:
-        json.dump(report, handle, indent=1, default=str)
+    save_report(report, report_path)

@@ -9,26 +9,16 @@ snapshot into the scene, as in the UI), then cancelled; a sculpt to the History'
 is started and cancelled. Nothing is sculpted to the end: that is the proofs' work.
 """
 
-import json
 import sys
 import time
 import traceback
 
 import bpy
+from session_support import addon, install, op_error, save_report
 
 zip_path, backend_python, data_dir, report_path = sys.argv[-4:]
-MODULE = "bl_ext.user_default.headsculpt"
 PREVIEW_SECONDS = 600  # the first preview comes after 100 coarse steps
 report: dict = {"errors": {}}
-
-
-def op_error(call) -> str | None:
-    """Run an operator expected to fail: Blender turns its ERROR report into RuntimeError."""
-    try:
-        call()
-    except RuntimeError as error:
-        return str(error)
-    return None
 
 
 def wait_for(monitor, done, seconds: float) -> bool:
@@ -48,13 +38,9 @@ def is_png(path: str) -> bool:
 
 
 try:
-    bpy.ops.extensions.package_install_files(
-        filepath=zip_path, repo="user_default", enable_on_install=True
-    )
-    prefs = bpy.context.preferences.addons[MODULE].preferences
-    prefs.backend_mode, prefs.python_path, prefs.data_dir = "LOCAL", backend_python, data_dir
-    session = sys.modules[MODULE + ".core.session"]
-    operators = sys.modules[MODULE + ".operators"]
+    prefs = install(zip_path, backend_python, data_dir)
+    session = addon("core.session")
+    operators = addon("operators")
     settings = bpy.context.scene.headsculpt
     bpy.ops.headsculpt.start_backend()
 
@@ -109,9 +95,4 @@ try:
 except Exception:
     report["errors"]["session"] = traceback.format_exc()
 finally:
-    try:
-        sys.modules[MODULE + ".core.session"].reset()
-    except Exception:
-        report["errors"]["reset"] = traceback.format_exc()
-    with open(report_path, "w") as handle:
-        json.dump(report, handle, indent=1, default=str)
+    save_report(report, report_path)

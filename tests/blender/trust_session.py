@@ -7,8 +7,6 @@ every defect at once. Only public operators and scene settings are used.
 """
 
 import http.server
-import json
-import math
 import socket
 import sys
 import tempfile
@@ -18,19 +16,10 @@ from pathlib import Path
 
 import bpy
 import mathutils
+from session_support import addon, foreign_copy, install, op_error, save_report
 
 zip_path, backend_python, data_dir, report_path = sys.argv[-4:]
-MODULE = "bl_ext.user_default.headsculpt"
 report: dict = {"errors": {}}
-
-
-def op_error(call) -> str | None:
-    """Run an operator expected to fail: Blender turns its ERROR report into RuntimeError."""
-    try:
-        call()
-    except RuntimeError as error:
-        return str(error)
-    return None
 
 
 def step(name: str, work) -> None:
@@ -56,13 +45,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-bpy.ops.extensions.package_install_files(
-    filepath=zip_path, repo="user_default", enable_on_install=True
-)
-prefs = bpy.context.preferences.addons[MODULE].preferences
-prefs.backend_mode, prefs.python_path, prefs.data_dir = "LOCAL", backend_python, data_dir
-session = sys.modules[MODULE + ".core.session"]
-user_folder = Path(sys.modules[MODULE + ".preferences"].user_folder())
+prefs = install(zip_path, backend_python, data_dir)
+session = addon("core.session")
+user_folder = Path(addon("preferences").user_folder())
 log_path = user_folder / "backend.log"
 scene = bpy.context.scene
 settings = scene.headsculpt
@@ -159,22 +144,7 @@ step("generate", generate)
 
 
 def rig_twice():
-    head = bpy.data.objects[report["generate"]["head"]]
-    source = head.copy()
-    source.data = head.data.copy()
-    source.name = "ForeignHead"
-    scene.collection.objects.link(source)
-    source.parent = None
-    source.modifiers.clear()
-    source.vertex_groups.clear()
-    source.shape_key_clear()
-    # Far from the world origin, turned, scaled: its origin is where the artist put it.
-    source.matrix_world = mathutils.Matrix.LocRotScale(
-        mathutils.Vector((-3.0, 1.0, 0.2)),
-        mathutils.Euler((0.0, 0.0, math.radians(25.0))),
-        mathutils.Vector((10.0, 10.0, 10.0)),
-    )
-    bpy.context.view_layer.update()
+    source = foreign_copy(bpy.data.objects[report["generate"]["head"]])
     low, high = world_box([source])
     source_centre = (low + high) / 2
     copies = []
@@ -274,8 +244,8 @@ def undo():
     imported = len(bpy.data.objects) - len(before)
     by_operator = try_undo(before)
     before = sorted(bpy.data.objects.keys())
-    importer = sys.modules[MODULE + ".importer"]
-    background = sys.modules[MODULE + ".background"]
+    importer = addon("importer")
+    background = addon("background")
     glb = next(Path(data_dir).rglob("head.glb"))
     importer.import_head(bpy.context, str(glb), {"job_id": "timer", "mode": "parametric"})
     timer_imported = len(bpy.data.objects) - len(before)
@@ -292,6 +262,4 @@ def undo():
 
 step("undo", undo)
 
-session.reset()
-with open(report_path, "w") as handle:
-    json.dump(report, handle, indent=1, default=str)
+save_report(report, report_path)
