@@ -7,7 +7,7 @@ from pathlib import Path
 import bpy
 
 from .core import session
-from .core.messages import SLOT_LABELS
+from .core.messages import SLOT_LABELS, mode_readiness
 from .core.session import BackendSettings
 
 MODES = [
@@ -124,14 +124,8 @@ def _draw_health(layout, state, models: dict[str, str]) -> None:
     elif state.health:
         health = state.health
         layout.label(text=f"HeadSculpt {health['version']} on {health['device']}", icon="CHECKMARK")
-        for name, pipeline in health["pipelines"].items():
-            missing = [SLOT_LABELS.get(s, s) for s in pipeline.get("model_slots", [])
-                       if not models.get(s)]  # fmt: skip
-            if not pipeline["available"]:
-                text = f"{name}: {pipeline.get('reason') or 'not available'}"
-            elif missing:
-                text = f"{name}: needs {', '.join(missing)}"
-            else:
-                text = f"{name}: ready"
-            ready = pipeline["available"] and not missing
+        for name, kind, detail in mode_readiness(health, models):
+            text = {"ready": f"{name}: ready", "needs": f"{name}: needs {detail}",
+                    "unavailable": f"{name}: {detail or 'not available'}"}[kind]  # fmt: skip
+            ready = kind == "ready"
             layout.label(text=text, icon="CHECKBOX_HLT" if ready else "CHECKBOX_DEHLT")

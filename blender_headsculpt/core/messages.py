@@ -105,19 +105,30 @@ SLOT_LABELS = {
 }
 
 
-def readiness(health: dict, models: dict[str, str]) -> str:
-    """*Check connection*'s line: the backend, the modes ready, and per mode the weights
-    still unset in the preferences (``models``: slot → source; jobs send them, the backend
-    holds none — ``model_slots`` in ``/v1/health``), or why a mode cannot run there."""
-    ready, needs, unavailable = [], [], []
+def mode_readiness(health: dict, models: dict[str, str]) -> list[tuple[str, str, str]]:
+    """Per mode of ``health``: (name, "ready" | "needs" | "unavailable", detail) — the
+    weights still unset in ``models`` (slot → source; jobs send them, the backend holds
+    none — ``model_slots`` in ``/v1/health``), or why the mode cannot run there."""
+    modes = []
     for name, pipeline in health.get("pipelines", {}).items():
         missing = [s for s in pipeline.get("model_slots", []) if not models.get(s, "").strip()]
         if not pipeline.get("available"):
-            unavailable.append(f"{name} ({for_the_panel(pipeline.get('reason', '')) or 'off'})")
+            modes.append((name, "unavailable", for_the_panel(pipeline.get("reason", ""))))
         elif missing:
-            needs.append(f"{name} ({', '.join(SLOT_LABELS.get(s, s) for s in missing)})")
+            modes.append((name, "needs", ", ".join(SLOT_LABELS.get(s, s) for s in missing)))
         else:
-            ready.append(name)
+            modes.append((name, "ready", ""))
+    return modes
+
+
+def readiness(health: dict, models: dict[str, str]) -> str:
+    """*Check connection*'s line: the backend, the modes ready, and per mode the weights
+    it still needs or why it cannot run there (:func:`mode_readiness`)."""
+    modes = mode_readiness(health, models)
+    ready = [name for name, state, _ in modes if state == "ready"]
+    needs = [f"{name} ({detail})" for name, state, detail in modes if state == "needs"]
+    unavailable = [f"{name} ({detail or 'off'})" for name, state, detail in modes
+                   if state == "unavailable"]  # fmt: skip
     line = f"HeadSculpt {health.get('version', '?')} on {health.get('device', '?')}; "
     line += f"ready: {', '.join(ready) or 'none'}"
     if needs:
